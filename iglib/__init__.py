@@ -1,0 +1,1 @@
+"""iglib: Integrated Gradients you can run (Sundararajan, Taly and Yan, ICML 2017)."""

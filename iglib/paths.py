@@ -1,0 +1,207 @@
+"""Path methods: attributions that integrate the gradient along a path from baseline to input.
+
+For a path gamma: [0, 1] -> R^n with gamma(0) = x' (the baseline) and gamma(1) = x,
+
+    PathIG_i(x) = integral_0^1 dF(gamma(alpha))/d gamma_i * d gamma_i(alpha)/d alpha  d alpha.
+
+By the fundamental theorem of calculus for paths, sum_i PathIG_i = F(x) - F(x')
+(completeness). The straight line gamma(alpha) = x' + alpha (x - x') gives Integrated
+Gradients; the axis-parallel paths, averaged over all orders of the features, give the
+Shapley value.
+
+A *path* here is either
+- a callable ``gamma(alphas)`` taking a 1-D tensor of K alphas and returning the K points
+  stacked, shape [K, *inputs.shape]; its velocity d gamma/d alpha is taken by forward-mode
+  autodiff unless it has a ``velocity(alphas)`` method; or
+- a tensor of points [P, *inputs.shape] joined by straight segments (points[0] the
+  baseline, points[-1] the input); each segment is integrated with the chosen rule.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Callable, Sequence, Union
+
+import torch
+from torch import Tensor
+
+from . import forward as fw
+from .quadrature import alphas_and_weights
+
+Path = Union[Callable[[Tensor], Tensor], Tensor]
+
+
+class StraightLine:
+    """gamma(alpha) = x' + alpha (x - x'), with constant velocity x - x'."""
+
+    def __init__(self, baselines: Tensor, inputs: Tensor):
+        self.baselines, self.inputs = baselines, inputs
+
+    def __call__(self, alphas: Tensor) -> Tensor:
+        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
+        return self.baselines + a * (self.inputs - self.baselines)
+
+    def velocity(self, alphas: Tensor) -> Tensor:
+        return (self.inputs - self.baselines).expand((len(alphas),) + self.inputs.shape)
+
+
+def straight_line(baselines: Tensor, inputs: Tensor) -> StraightLine:
+    """Integrated Gradients' path: gamma(alpha) = x' + alpha (x - x')."""
+    return StraightLine(baselines, inputs)
+
+
+def axis_parallel_path(baselines: Tensor, inputs: Tensor, order: Sequence[int]) -> Tensor:
+    """Corner points of the path that moves one feature at a time, in ``order``.
+
+    Features are the flattened per-example entries (``inputs[0].numel()`` of them); the
+    result has shape [n_features + 1, *inputs.shape] and runs from x' to x.
+    """
+    x = fw.as_inputs(inputs)
+    base = fw.as_baselines(baselines, x)
+    n = x[0].numel()
+    if sorted(order) != list(range(n)):
+        raise ValueError(f"order must be a permutation of the {n} feature indices 0..{n - 1}, got {list(order)}")
+    points = [base.reshape(len(x), n).clone()]
+    for i in order:
+        nxt = points[-1].clone()
+        nxt[:, i] = x.reshape(len(x), n)[:, i]
+        points.append(nxt)
+    return torch.stack(points).reshape((n + 1,) + x.shape)
+
+
+def _velocity(path: Callable[[Tensor], Tensor], alphas: Tensor) -> Tensor:
+    if hasattr(path, "velocity"):
+        return path.velocity(alphas)
+    _, velocity = torch.func.jvp(path, (alphas,), (torch.ones_like(alphas),))
+    return velocity
+
+
+def _integrate_segment(
+    forward: fw.Forward,
+    path: Callable[[Tensor], Tensor],
+    target: fw.Target,
+    args: Any,
+    n_steps: int,
+    method: str,
+    steps_per_chunk: int,
+    like: Tensor,
+) -> Tensor:
+    """sum_k w_k * dF/dgamma(gamma(alpha_k)) * gamma'(alpha_k), chunk by chunk over the steps."""
+    alphas, weights = alphas_and_weights(method, n_steps)
+    alphas = torch.as_tensor(alphas, dtype=like.dtype if like.dtype == torch.float64 else torch.float64)
+    n = like.shape[0]
+    total = torch.zeros_like(like)
+    for start in range(0, n_steps, steps_per_chunk):
+        a = alphas[start : start + steps_per_chunk].to(like.device)
+        k = len(a)
+        points = path(a).to(like.dtype)
+        grads, _ = fw.gradients(
+            forward, points.reshape((k * n,) + like.shape[1:]), fw.repeat_target(target, k), fw.repeat_args(args, k)
+        )
+        w = torch.as_tensor(weights[start : start + k], dtype=like.dtype, device=like.device)
+        integrand = grads.reshape((k,) + like.shape) * _velocity(path, a).to(like.dtype)
+        total += torch.tensordot(w, integrand, dims=1)
+    return total
+
+
+def _completeness_delta(
+    forward: fw.Forward, inputs: Tensor, baselines: Tensor, attributions: Tensor, target: fw.Target, args: Any
+) -> Tensor:
+    """sum_i a_i - (F(x) - F(x')), one value per example."""
+    n = inputs.shape[0]
+    with torch.no_grad():
+        f = fw.scores(forward, torch.cat([inputs, baselines]), fw.repeat_target(target, 2), fw.repeat_args(args, 2))
+    return attributions.reshape(n, -1).sum(1) - (f[:n] - f[n:])
+
+
+def path_integrated_gradients(
+    forward: fw.Forward,
+    inputs: Tensor,
+    path: Path,
+    target: fw.Target = None,
+    additional_forward_args: Any = None,
+    n_steps: int = 50,
+    method: str = "gausslegendre",
+    internal_batch_size: int | None = None,
+    return_convergence_delta: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """PathIG_i(x) = integral_0^1 dF(gamma(a))/d gamma_i * d gamma_i(a)/da da, by quadrature.
+
+    ``path`` is a callable gamma(alphas) -> [K, *inputs.shape] with gamma(1) = inputs, or a
+    tensor of points [P, *inputs.shape] ending at ``inputs``. ``n_steps`` gradient
+    evaluations per straight segment of a tabulated path. The delta is
+    sum_i PathIG_i - (F(gamma(1)) - F(gamma(0))).
+    """
+    x = fw.as_inputs(inputs)
+    fw.check_model(forward, x)
+    n_steps = fw.check_steps(n_steps)
+    ibs = fw.check_batch_size(internal_batch_size)
+    steps_per_chunk = n_steps if ibs is None else max(1, ibs // x.shape[0])
+    if isinstance(path, Tensor):
+        if path.dim() != x.dim() + 1 or path.shape[1:] != x.shape or path.shape[0] < 2:
+            raise ValueError(
+                f"path as points must have shape [P >= 2, *inputs.shape] = [P, {', '.join(map(str, x.shape))}], "
+                f"got {tuple(path.shape)}"
+            )
+        segments = [StraightLine(path[s], path[s + 1]) for s in range(path.shape[0] - 1)]
+        start, end = path[0], path[-1]
+    elif callable(path):
+        segments = [path]
+        with torch.no_grad():
+            ends = path(torch.tensor([0.0, 1.0], dtype=torch.float64, device=x.device))
+        if ends.shape[1:] != x.shape:
+            raise ValueError(f"path(alphas) must return shape [K, *inputs.shape]; got {tuple(ends.shape)} for K=2")
+        start, end = ends[0].to(x.dtype), ends[1].to(x.dtype)
+    else:
+        raise TypeError(f"path must be a callable gamma(alphas) or a tensor of points, got {type(path).__name__}")
+    if not torch.allclose(end, x, rtol=1e-5, atol=1e-6):
+        raise ValueError("path must end at inputs: gamma(1) differs from inputs")
+    attributions = sum(
+        _integrate_segment(forward, seg, target, additional_forward_args, n_steps, method, steps_per_chunk, x)
+        for seg in segments
+    )
+    if not return_convergence_delta:
+        return attributions
+    return attributions, _completeness_delta(forward, x, start, attributions, target, additional_forward_args)
+
+
+def shapley_values(
+    forward: fw.Forward,
+    inputs: Tensor,
+    baselines: Any = None,
+    target: fw.Target = None,
+    additional_forward_args: Any = None,
+) -> Tensor:
+    """The Shapley value of each feature of the game v(S) = F(x on S, x' elsewhere).
+
+    phi_i = sum_{S not containing i} |S|! (n - |S| - 1)! / n! * (v(S + i) - v(S)),
+    which equals the average over all n! feature orders of the axis-parallel path's
+    attribution (each segment contributes exactly its change in F). Costs 2^n forward
+    evaluations per example, so n <= 16 features.
+    """
+    x = fw.as_inputs(inputs)
+    base = fw.as_baselines(baselines, x)
+    fw.check_model(forward, x)
+    n_ex, n = x.shape[0], x[0].numel()
+    if n > 16:
+        raise ValueError(f"shapley_values enumerates 2^n coalitions; inputs have n = {n} features per example, at most 16 allowed")
+    masks = torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=x.dtype, device=x.device)  # [2^n, n]
+    flat_x, flat_b = x.reshape(n_ex, n), base.reshape(n_ex, n)
+    points = flat_b + masks[:, None, :] * (flat_x - flat_b)  # [2^n, N, n]
+    k = len(masks)
+    with torch.no_grad():
+        v = fw.scores(
+            forward, points.reshape((k * n_ex,) + x.shape[1:]), fw.repeat_target(target, k),
+            fw.repeat_args(additional_forward_args, k),
+        ).reshape(k, n_ex)
+    index = {tuple(m.int().tolist()): r for r, m in enumerate(masks)}
+    phi = torch.zeros(n_ex, n, dtype=x.dtype, device=x.device)
+    for coalition, row in index.items():
+        size = sum(coalition)
+        for i in range(n):
+            if coalition[i]:
+                continue
+            weight = math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            with_i = coalition[:i] + (1,) + coalition[i + 1 :]
+            phi[:, i] += weight * (v[index[with_i]] - v[row])
+    return phi.reshape(x.shape)

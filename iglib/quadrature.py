@@ -1,0 +1,51 @@
+"""Quadrature rules: the nodes alpha_k and weights w_k that approximate an integral over [0, 1].
+
+    integral_0^1 h(alpha) d alpha  ~  sum_k w_k h(alpha_k)
+
+Integrated Gradients integrates the gradient along a path, so every path method takes
+its alphas and weights from here (the separation Captum's ``approximation_methods`` makes).
+
+Rules, with m = n_steps:
+- ``riemann_left``:   alpha_k = k/m,        k = 0..m-1, w_k = 1/m
+- ``riemann_right``:  alpha_k = k/m,        k = 1..m,   w_k = 1/m  (the paper's equation 3)
+- ``riemann_middle``: alpha_k = (k+1/2)/m,  k = 0..m-1, w_k = 1/m
+- ``riemann_trapezoid``: alpha_k = k/(m-1), k = 0..m-1, w_k = 1/(m-1), halved at both ends.
+  This is the true trapezoid rule: its weights sum to 1, so it integrates constants (and
+  linear functions) exactly. Captum's rule of the same name puts m nodes on [0, 1] but
+  gives them the weights 1/m (halved at the ends), which sum to (m-1)/m: its
+  attributions are shrunk by that factor and completeness is off by F(x)-F(x') / m.
+- ``gausslegendre``: the m-point Gauss-Legendre nodes and weights mapped from [-1, 1] to
+  [0, 1]; exact for polynomials of degree 2m-1 (Captum's default).
+
+All nodes and weights are float64 numpy arrays. (Captum computes its Riemann nodes with
+``torch.linspace`` in float32, so they carry ~1e-8 rounding; ours are exact in float64.)
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .forward import check_steps
+
+METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
+
+
+def alphas_and_weights(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """The nodes alpha_k in [0, 1] and weights w_k (summing to 1) of ``method`` with m = ``n_steps``."""
+    m = check_steps(n_steps)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    k = np.arange(m, dtype=np.float64)
+    if method == "riemann_left":
+        return k / m, np.full(m, 1.0 / m)
+    if method == "riemann_right":
+        return (k + 1) / m, np.full(m, 1.0 / m)
+    if method == "riemann_middle":
+        return (k + 0.5) / m, np.full(m, 1.0 / m)
+    if method == "riemann_trapezoid":
+        if m < 2:
+            raise ValueError(f"n_steps must be >= 2 for riemann_trapezoid (it needs both ends), got {m}")
+        weights = np.full(m, 1.0 / (m - 1))
+        weights[[0, -1]] /= 2
+        return k / (m - 1), weights
+    nodes, weights = np.polynomial.legendre.leggauss(m)
+    return (nodes + 1) / 2, weights / 2
