@@ -1,0 +1,61 @@
+"""Run settings (mode, device), deterministic figures, and the slider-figure pattern."""
+import hashlib
+
+import ipywidgets as widgets
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from iglib import settings, viz
+from iglib.widgets import slider_figure
+
+matplotlib.use("Agg")
+
+
+def test_mode_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("IGLIB_MODE", "full")
+    assert settings.mode() == "full" and settings.pick(fast=1, full=2) == 2
+    monkeypatch.setenv("IGLIB_MODE", "FAST")
+    assert settings.mode() == "fast" and settings.pick(fast=1, full=2) == 1
+    monkeypatch.delenv("IGLIB_MODE")
+    assert settings.mode() == ("full" if torch.cuda.is_available() else "fast")
+    monkeypatch.setenv("IGLIB_MODE", "turbo")
+    with pytest.raises(ValueError, match="IGLIB_MODE must be 'fast' or 'full', got 'turbo'"):
+        settings.mode()
+
+
+def test_device_is_cuda_only_when_present():
+    assert settings.device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_savefig_is_deterministic(monkeypatch, tmp_path):
+    monkeypatch.setenv("IGLIB_FIGURES_DIR", str(tmp_path))
+    digests = []
+    for _ in range(2):
+        fig, ax = plt.subplots()
+        ax.plot([0, 1, 4])
+        assert viz.savefig(fig, "demo") == "figures/demo.png"
+        plt.close(fig)
+        digests.append(hashlib.sha256((tmp_path / "demo.png").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_slider_figure_redraws_when_a_slider_moves():
+    calls = []
+
+    def draw(alpha, steps):
+        calls.append((alpha, steps))
+        fig, ax = plt.subplots()
+        ax.plot([0, alpha])
+        return {"alpha": alpha, "steps": steps}
+
+    sf = slider_figure(draw, alpha=widgets.FloatSlider(value=0.5), steps=widgets.IntSlider(value=10))
+    assert sf.last == {"alpha": 0.5, "steps": 10}
+    sf.sliders["alpha"].value = 0.75
+    assert sf.last == {"alpha": 0.75, "steps": 10}
+    sf.sliders["steps"].value = 20
+    assert sf.last == {"alpha": 0.75, "steps": 20}
+    assert calls[-1] == (0.75, 20)
+    assert isinstance(sf.widget, widgets.VBox)
+    assert plt.get_fignums() == []  # every redraw closes its figure
