@@ -22,6 +22,8 @@ All nodes and weights are float64 numpy arrays. (Captum computes its Riemann nod
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from .forward import check_steps
@@ -47,5 +49,13 @@ def alphas_and_weights(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarra
         weights = np.full(m, 1.0 / (m - 1))
         weights[[0, -1]] /= 2
         return k / (m - 1), weights
-    nodes, weights = np.polynomial.legendre.leggauss(m)
+    nodes, weights = _gauss_legendre(m)
     return (nodes + 1) / 2, weights / 2
+
+
+@lru_cache(maxsize=64)
+def _gauss_legendre(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The m-point rule on [-1, 1] (cached: numpy solves an eigenproblem for it)."""
+    nodes, weights = np.polynomial.legendre.leggauss(m)
+    nodes.flags.writeable = weights.flags.writeable = False
+    return nodes, weights

@@ -11,7 +11,15 @@ from iglib.integrated_gradients import integrated_gradients
 from iglib.paths import axis_parallel_path, path_integrated_gradients, shapley_values, straight_line
 from iglib.quadrature import METHODS, alphas_and_weights
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_by_default():
+    """The closed forms and the Captum comparisons are checked in float64 (restored after each test)."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def tanh_net(seed=0, d_in=5, d_out=3):
