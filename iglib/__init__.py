@@ -1,7 +1,26 @@
-"""iglib: Integrated Gradients you can run (Sundararajan, Taly and Yan, ICML 2017)."""
+"""iglib: Integrated Gradients you can run (Sundararajan, Taly and Yan, ICML 2017).
+
+- ``integrated_gradients``: IG along the straight line (a drop-in for Captum's).
+- ``path_integrated_gradients``, ``axis_parallel_path``, ``shapley_values``: path methods.
+- ``exact_integrated_gradients``: exact IG for piecewise-linear networks.
+- the methods IG is judged against: ``gradient``, ``gradient_x_input``, ``deconvnet``,
+  ``guided_backprop``, ``deeplift``, ``lrp``, ``smoothgrad``, ``expected_gradients``.
+- ``axioms``: executable checks; ``toys``: the paper's counterexample networks.
+"""
+from . import axioms, data, quadrature, settings, toys, viz
+from .exact import breakpoints, exact_integrated_gradients
 from .integrated_gradients import integrated_gradients
+from .methods import (
+    deconvnet,
+    deeplift,
+    expected_gradients,
+    gradient,
+    gradient_x_input,
+    guided_backprop,
+    lrp,
+    smoothgrad,
+)
 from .paths import axis_parallel_path, path_integrated_gradients, shapley_values, straight_line
-from . import data, quadrature, settings, viz
 
 __all__ = [
     "integrated_gradients",
@@ -9,6 +28,18 @@ __all__ = [
     "straight_line",
     "axis_parallel_path",
     "shapley_values",
+    "exact_integrated_gradients",
+    "breakpoints",
+    "gradient",
+    "gradient_x_input",
+    "deconvnet",
+    "guided_backprop",
+    "deeplift",
+    "lrp",
+    "smoothgrad",
+    "expected_gradients",
+    "axioms",
+    "toys",
     "data",
     "quadrature",
     "settings",

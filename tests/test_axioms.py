@@ -257,9 +257,6 @@ def test_methods_treat_module_and_functional_relus_alike(name):
     method = paper_methods()[name]
     f_module, f_functional = toys.two_input_relu(), toys.two_input_relu(functional=True)
     r = axioms.implementation_invariance(method, f_module, f_functional, row(3.0, 1.0), row(0.0, 0.0))
-    if name == "lrp":
-        pytest.xfail("iglib.methods.lrp scales the output relevance again after the Flatten that follows "
-                     "the last ReLU (2.93 vs 2.96); reported to the lead")
     assert r.holds, r
 
 

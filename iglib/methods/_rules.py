@@ -1,0 +1,369 @@
+"""Modified gradients: backpropagation with each nonlinearity's backward rule replaced.
+
+DeConvNet, guided backpropagation, DeepLIFT and LRP are all "the gradient, except at the
+nonlinearities" (Ancona et al. 2018). Through an elementwise y = f(z) with incoming
+signal R, ordinary backprop passes R * f'(z); the methods pass instead
+
+- deconvnet:        R * (R > 0)
+- guided backprop:  R * (lo < z < hi) * (R > 0)     (a ReLU is the gate 0 < z; ReLU6 0 < z < 6)
+- DeepLIFT rescale: R * (f(z) - f(z')) / (z - z')   (z' the value on the baseline)
+- epsilon-LRP:      R * f(z) / (z + eps * sign(z))
+
+Captum swaps these rules in with hooks on ``nn.ReLU`` modules only, so a network written
+with ``F.relu`` or ``torch.relu`` silently gets the plain gradient. Here a
+``TorchFunctionMode`` sees every torch call of the forward pass, whatever the spelling
+(``nn.ReLU``, ``F.relu``, ``torch.relu``, ``Tensor.relu``, ``relu_``, ``F.relu6``,
+``F.hardtanh``, ``nn.ReLU6``, ``torch.clamp``, ...), and routes the nonlinearities
+through an autograd Function that applies the rule.
+
+Where a rule could silently not apply, the mode raises a ValueError naming the operation
+and the method: a gate written as input-dependent masking (``torch.where(x > 0, x, 0)``),
+a nonlinearity run without autograd (inside a custom autograd Function), a scripted
+model, or (deconvnet, guided backprop) a network with no ReLU-type gate at all.
+DeepLIFT and LRP are exact only on networks made of linear operations and elementwise
+nonlinearities; in their *strict* mode every operation touching an input-dependent tensor
+is checked, and anything else (a product of two input-dependent tensors, a softmax, a
+normalisation by input statistics, max pooling for DeepLIFT) is refused.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
+from torch.utils._pytree import tree_flatten
+
+from .. import forward as fw
+
+# A backward rule: the signal R arriving at y = f(z) -> the signal passed on to z.
+Backward = Callable[[Tensor], Tensor]
+# A method's rule: the nonlinearity -> None (keep the op's own gradient), or a function
+# of the pre-activation z returning (f(z), backward).
+Rule = Callable[["Nonlinearity"], Optional[Callable[[Tensor], "tuple[Tensor, Backward]"]]]
+
+# Keyword parameters (after the input, in positional order) of each elementwise op.
+_PARAMETERS = {
+    "relu": ("inplace",),
+    "relu6": ("inplace",),
+    "hardtanh": ("min_val", "max_val", "inplace"),
+    "clamp": ("min", "max"),
+    "clip": ("min", "max"),
+    "clamp_min": ("min",),
+    "clamp_max": ("max",),
+    "sigmoid": (),
+    "tanh": (),
+    "softplus": ("beta", "threshold"),
+    "elu": ("alpha", "inplace"),
+    "leaky_relu": ("negative_slope", "inplace"),
+    "gelu": ("approximate",),
+    "silu": ("inplace",),
+}
+_DEFAULTS = {
+    "inplace": False, "min_val": -1.0, "max_val": 1.0, "min": None, "max": None, "beta": 1.0,
+    "threshold": 20.0, "alpha": 1.0, "negative_slope": 0.01, "approximate": "none",
+}
+GATES = ("relu", "relu6", "hardtanh", "clamp", "clip", "clamp_min", "clamp_max")
+NONLINEARITY_MODULES = (
+    nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ELU, nn.LeakyReLU, nn.GELU, nn.SiLU,
+)
+
+
+@dataclass
+class Nonlinearity:
+    """One call y = f(z) of an elementwise nonlinearity met in the forward pass."""
+
+    name: str
+    z: Tensor
+    f: Callable[[Tensor], Tensor]  # out of place
+    gate: Optional[tuple]  # (lo, hi) if f(z) = clamp(z, lo, hi), piecewise linear; else None
+    inplace: bool
+
+
+def op_name(func: Any) -> str:
+    """The op's name without in-place or operator decoration: ``__iadd__`` -> add, ``relu_`` -> relu."""
+    name = getattr(func, "__name__", repr(func))
+    if name.startswith("__") and name.endswith("__"):
+        name = name[2:-2]
+        if name[:1] == "i" and name[1:] in ("add", "sub", "mul", "truediv", "div", "matmul"):
+            name = name[1:]
+        return name
+    return name.rstrip("_") or name
+
+
+def _is_inplace(func: Any, kwargs: dict) -> bool:
+    name = getattr(func, "__name__", "")
+    if name.startswith("__") and name.endswith("__"):
+        return name[2:-2] in ("setitem", "iadd", "isub", "imul", "itruediv", "idiv", "imatmul")
+    return name.endswith("_") or bool(kwargs.get("inplace", False))
+
+
+def as_nonlinearity(func: Any, args: tuple, kwargs: dict) -> Nonlinearity | None:
+    """Recognise ``func(*args, **kwargs)`` as an elementwise nonlinearity of ``args[0]``."""
+    name = op_name(func)
+    if name not in _PARAMETERS or not args or not isinstance(args[0], Tensor) or not args[0].is_floating_point():
+        return None
+    given = dict(zip(_PARAMETERS[name], args[1:]))
+    p = {k: given.get(k, kwargs.get(k, _DEFAULTS[k])) for k in _PARAMETERS[name]}
+    inplace = _is_inplace(func, kwargs) or bool(p.get("inplace", False))
+    if name in GATES:
+        lo, hi = {
+            "relu": (0.0, None), "relu6": (0.0, 6.0), "hardtanh": (p.get("min_val"), p.get("max_val")),
+        }.get(name, (p.get("min"), p.get("max")))
+        if lo is None and hi is None:
+            return None  # torch raises its own error
+        return Nonlinearity(name, args[0], lambda t: torch.clamp(t, lo, hi), (lo, hi), inplace)
+    f = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
+        "softplus": lambda t: F.softplus(t, p["beta"], p["threshold"]),
+        "elu": lambda t: F.elu(t, p["alpha"]),
+        "leaky_relu": lambda t: F.leaky_relu(t, p["negative_slope"]),
+        "gelu": lambda t: F.gelu(t, approximate=p["approximate"]),
+        "silu": F.silu,
+    }[name]
+    return Nonlinearity(name, args[0], f, None, inplace)
+
+
+def gate_open(z: Tensor, gate: tuple) -> Tensor:
+    """(lo < z < hi) as a 0/1 tensor of z's dtype: where the clamp passes its input."""
+    lo, hi = gate
+    is_open = torch.ones_like(z, dtype=torch.bool)
+    if lo is not None:
+        is_open = is_open & (z > lo)
+    if hi is not None:
+        is_open = is_open & (z < hi)
+    return is_open.to(z.dtype)
+
+
+class _Modified(torch.autograd.Function):
+    """y = f(z) forward; the method's rule backward."""
+
+    @staticmethod
+    def forward(ctx, z: Tensor, apply: Callable[[Tensor], "tuple[Tensor, Backward]"]) -> Tensor:
+        y, ctx.backward_rule = apply(z.detach())
+        return y
+
+    @staticmethod
+    def backward(ctx, signal: Tensor):
+        return ctx.backward_rule(signal), None
+
+
+# Operations linear in every input-dependent argument (the strict mode's allow list).
+LINEAR = frozenset("""
+    add radd sub rsub neg negative pos positive cat concat concatenate stack hstack vstack dstack
+    reshape view view_as flatten unflatten squeeze unsqueeze permute transpose t movedim moveaxis
+    swapaxes swapdims contiguous clone expand expand_as broadcast_to repeat tile narrow select split
+    split_with_sizes chunk unbind tensor_split getitem setitem get index_select gather take_along_dim
+    masked_select masked_fill where index_add index_copy index_put scatter scatter_add roll flip
+    fliplr flipud rot90 unfold fold sum mean cumsum diff diagonal diag tril triu pad constant_pad_nd
+    avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d
+    interpolate upsample upsample_nearest upsample_bilinear pixel_shuffle pixel_unshuffle
+    channel_shuffle native_channel_shuffle to type type_as float double half bfloat16 cpu cuda
+    requires_grad retain_grad copy identity dropout dropout1d dropout2d dropout3d alpha_dropout
+    feature_alpha_dropout batch_norm as_strided sum_to_size
+""".split())
+# Linear in each argument separately: fine while at most one argument depends on the input.
+MULTILINEAR = frozenset("""
+    mul rmul multiply matmul rmatmul mm bmm mv dot vdot inner outer ger einsum tensordot kron
+    addmm addmv addbmm baddbmm addr linear bilinear conv1d conv2d conv3d conv_transpose1d
+    conv_transpose2d conv_transpose3d conv_tbc
+""".split())
+DIVISION = frozenset(("div", "divide", "true_divide", "truediv"))
+# Their output does not depend on the input's values.
+CONSTANT = frozenset("""
+    zeros_like ones_like empty_like full_like rand_like randn_like randint_like new_zeros new_ones
+    new_empty new_full new_tensor detach
+""".split())
+MAX_POOLING = frozenset("""
+    max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices
+    max_pool3d_with_indices adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d
+    adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices adaptive_max_pool3d_with_indices
+""".split())
+_REASONS = {
+    "softmax": "a softmax inside the network couples the outputs; attribute to the logits instead "
+    "(drop the final softmax)",
+    "log_softmax": "a log-softmax inside the network couples the outputs; attribute to the logits instead",
+    "softmin": "a softmin inside the network couples the outputs",
+    "layer_norm": "a normalisation divides by statistics of the input",
+    "group_norm": "a normalisation divides by statistics of the input",
+    "instance_norm": "a normalisation divides by statistics of the input",
+    "rms_norm": "a normalisation divides by statistics of the input",
+    "local_response_norm": "a normalisation divides by statistics of the input",
+    "normalize": "a normalisation divides by statistics of the input",
+}
+
+
+class RuleMode(TorchFunctionMode):
+    """Runs a forward pass with every elementwise nonlinearity's backward set by ``rule``.
+
+    It tracks which tensors depend on the input (``mark`` the input first); rules apply to
+    nonlinearities of those. Input-dependent masks or indices that gate values (a ReLU
+    written as ``torch.where(x > 0, x, 0)``) are refused. ``strict`` (DeepLIFT, LRP): also
+    refuse any operation on input-dependent tensors that is neither linear nor an
+    elementwise nonlinearity; ``also_allowed`` names extra operations to accept as they
+    are (LRP: max pooling, winner takes all). Not strict (deconvnet, guided backprop):
+    everything else keeps its own gradient, and with ``needs_gate`` a network whose
+    nonlinearities are all outside the ReLU-gate rules is refused.
+    """
+
+    def __init__(
+        self, method: str, rule: Rule, strict: bool, also_allowed: frozenset = frozenset(), needs_gate: bool = False
+    ):
+        super().__init__()
+        self.method, self.rule, self.strict, self.also_allowed = method, rule, strict, also_allowed
+        self.needs_gate = needs_gate  # a network with nonlinearities, none a ReLU-type gate, is refused
+        self.dependent: dict[int, Tensor] = {}
+        self.seen: list[str] = []  # the nonlinearities met, by name
+        self.last_output: Tensor | None = None  # the most recent nonlinearity output
+
+    def mark(self, tree: Any) -> None:
+        for t in tree_flatten(tree)[0]:
+            if isinstance(t, Tensor):
+                self.dependent[id(t)] = t
+
+    def depends(self, t: Any) -> bool:
+        return isinstance(t, Tensor) and self.dependent.get(id(t)) is t
+
+    def refuse(self, name: str, why: str) -> ValueError:
+        advice = (
+            f"{self.method} is exact only for networks of linear operations and elementwise "
+            "nonlinearities; use integrated_gradients for this network."
+            if self.strict
+            else f"write the gate as relu / clamp so that {self.method}'s rule applies to it."
+        )
+        return ValueError(
+            f"{self.method}: no rule for the operation {name!r} applied to input-dependent tensors: {why}. {advice}"
+        )
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        nl = as_nonlinearity(func, args, kwargs)
+        dependent = [t for t in tree_flatten((args, kwargs))[0] if self.depends(t)]
+        if dependent and not torch.is_grad_enabled() and (self.strict or nl is not None):
+            raise self.refuse(op_name(func), "it runs without autograd (inside torch.no_grad or a custom "
+                              "torch.autograd.Function), where the rule cannot reach its backward pass")
+        if nl is not None and self.depends(nl.z):
+            return self._nonlinearity(func, args, kwargs, nl)
+        out = func(*args, **kwargs)
+        if not dependent:
+            return out
+        name, inplace = op_name(func), _is_inplace(func, kwargs)
+        if name in CONSTANT:
+            return out
+        if inplace or any(isinstance(t, Tensor) and t.is_floating_point() for t in tree_flatten(out)[0]):
+            self._check(name, args, kwargs, dependent)
+        self.mark(out)
+        if inplace and isinstance(args[0], Tensor):
+            self.mark(args[0])
+        return out
+
+    def _nonlinearity(self, func, args, kwargs, nl: Nonlinearity):
+        self.seen.append(nl.name)
+        if nl.gate is not None and any(isinstance(b, Tensor) and (b.requires_grad or self.depends(b)) for b in nl.gate):
+            raise ValueError(f"{self.method}: {nl.name} with bounds that depend on the input has no rule")
+        apply = self.rule(nl)
+        if apply is None:
+            out = func(*args, **kwargs)
+        else:
+            out = _Modified.apply(nl.z, apply)
+            if nl.inplace:
+                out = nl.z.copy_(out)
+        self.mark(out)
+        self.last_output = out
+        return out
+
+    def _check(self, name: str, args: tuple, kwargs: dict, dependent: list) -> None:
+        if any(not t.is_floating_point() for t in dependent):
+            raise self.refuse(name, "an index, mask or condition computed from the input selects values "
+                              "(a data-dependent gate)")
+        if not self.strict:
+            return
+        if name in LINEAR or name in self.also_allowed:
+            if name == "batch_norm" and (args[5] if len(args) > 5 else kwargs.get("training", False)):
+                raise self.refuse(name, "batch norm in training mode normalises by the batch's statistics; "
+                                  "call model.eval()")
+            return
+        if name in MULTILINEAR:
+            if len(dependent) > 1:
+                raise self.refuse(name, "it multiplies two input-dependent tensors (a multiplicative "
+                                  "interaction)")
+            return
+        if name in DIVISION:
+            divisor = args[1] if len(args) > 1 else kwargs.get("other")
+            if self.depends(divisor):
+                raise self.refuse(name, "it divides by an input-dependent tensor")
+            return
+        if name in ("rdiv", "rtruediv"):
+            raise self.refuse(name, "it divides by an input-dependent tensor")
+        if name in MAX_POOLING:
+            raise self.refuse(name, "max pooling is not an elementwise nonlinearity")
+        raise self.refuse(name, _REASONS.get(name, "it is neither linear nor an elementwise nonlinearity "
+                                              f"({', '.join(_PARAMETERS)})"))
+
+    def finish(self, forward: Any) -> None:
+        """After the forward pass: fail if the rules could not have been applied."""
+        module = forward if isinstance(forward, nn.Module) else getattr(forward, "__self__", None)
+        if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)) or isinstance(
+            forward, torch.jit.ScriptFunction
+        ):
+            raise ValueError(f"{self.method}: TorchScript models bypass the rules; pass the Python model")
+        if not self.seen and isinstance(module, nn.Module):
+            if any(isinstance(m, NONLINEARITY_MODULES) for m in module.modules()):
+                raise ValueError(
+                    f"{self.method}: the model has nonlinearity modules but none was seen in the forward "
+                    "pass (compiled or scripted code?); the rules could not be applied"
+                )
+        if self.needs_gate and self.seen and not any(name in GATES for name in self.seen):
+            raise ValueError(
+                f"{self.method}: the network has no ReLU-type nonlinearity, only {sorted(set(self.seen))}; "
+                f"{self.method}'s rule is defined for ReLU gates, so the result would be the plain gradient"
+            )
+
+
+def rule_gradients(
+    forward: fw.Forward,
+    x: Tensor,
+    target: fw.Target,
+    additional_forward_args: Any,
+    mode: RuleMode,
+    signal: Callable[[Tensor, bool], Tensor] | None = None,
+) -> Tensor:
+    """The modified gradient dF/dx: the forward pass runs under ``mode``.
+
+    ``signal(F, output_is_nonlinearity)`` gives the backward signal at the scores F
+    (default 1 per example); ``output_is_nonlinearity`` says whether the model's output
+    is directly the output of a nonlinearity.
+    """
+    captured = {}
+
+    def forward_with_rules(z: Tensor, *args: Any) -> Tensor:
+        mode.mark(z)
+        with mode:
+            out = forward(z, *args)
+        mode.finish(forward)
+        captured["out"] = out
+        return out
+
+    with torch.enable_grad():
+        x = x.detach().requires_grad_(True)
+        f = fw.scores(forward_with_rules, x, target, additional_forward_args)
+        # The output is "straight out of a nonlinearity" also when it is a view of it (Flatten, reshape).
+        last = mode.last_output
+        from_nonlinearity = last is not None and (
+            captured["out"].untyped_storage().data_ptr() == last.untyped_storage().data_ptr()
+        )
+        w = torch.ones_like(f) if signal is None else signal(f.detach(), from_nonlinearity)
+        (grad,) = torch.autograd.grad(f, x, w, allow_unused=True)
+    return torch.zeros_like(x) if grad is None else grad.detach()
+
+
+def derivative(f: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:
+    """f'(z) of an elementwise f, by autograd."""
+    with torch.enable_grad():
+        z = z.detach().requires_grad_(True)
+        (d,) = torch.autograd.grad(f(z).sum(), z)
+    return d
+

@@ -1,0 +1,48 @@
+"""Guided backpropagation (Springenberg et al. 2015): backprop and DeConvNet combined.
+
+Through a ReLU with input f and incoming signal R it passes R * (f > 0) * (R > 0): only
+where the unit was active *and* the signal is positive. For ReLU6 / hardtanh / clamp the
+gate is lo < f < hi (0 < f < 6 for ReLU6, as in EfficientNet-Lite). The result is this
+modified gradient (not multiplied by the input), like ``captum.attr.GuidedBackprop``.
+
+Like DeConvNet it breaks Sensitivity(a): on F(x1, x2) = ReLU(ReLU(x1) - 1 - ReLU(x2)),
+x2 gets zero attribution at every input.
+
+The rule applies however the ReLU is written (module, functional, method, in place).
+Other nonlinearities (sigmoid, tanh, GELU, ...) pass their ordinary gradient; a network
+with only such nonlinearities is refused.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor
+
+from .. import forward as fw
+from ._rules import Nonlinearity, RuleMode, gate_open, rule_gradients
+
+
+def _guided_rule(nl: Nonlinearity):
+    if nl.gate is None:
+        return None
+
+    def apply(z: Tensor):
+        is_open = gate_open(z, nl.gate)
+        return nl.f(z), lambda r: r.clamp(min=0) * is_open
+
+    return apply
+
+
+def guided_backprop(
+    model: fw.Forward,
+    inputs: Tensor,
+    baselines: Any = None,
+    target: fw.Target = None,
+    additional_forward_args: Any = None,
+) -> Tensor:
+    """dF/dx with R * (lo < f < hi) * (R > 0) at every ReLU-type gate; ``baselines`` unused."""
+    x = fw.as_inputs(inputs)
+    fw.as_baselines(baselines, x)
+    fw.check_model(model, x)
+    mode = RuleMode("guided_backprop", _guided_rule, strict=False, needs_gate=True)
+    return rule_gradients(model, x, target, additional_forward_args, mode)
