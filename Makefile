@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test setup clean
+.PHONY: lab test setup figures clean
 
 setup: $(VENV)/.installed
 
@@ -18,6 +18,10 @@ lab: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Re-run every notebook headless in place (IGLIB_MODE=fast|full), rewriting figures/ and outputs.
+figures: setup
+	$(BIN)/python -m iglib.runner
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -288,6 +288,7 @@ def _integrate(
     x = line.inputs
     direction = x - line.baselines
     lengths, mids = alphas.diff(), (alphas[1:] + alphas[:-1]) / 2
+    input_scale = float(torch.maximum(x.abs().max(), line.baselines.abs().max()))
     total = torch.zeros_like(x)
     for s in range(0, len(mids), chunk):
         a, length, k = mids[s : s + chunk], lengths[s : s + chunk], len(mids[s : s + chunk])
@@ -297,14 +298,18 @@ def _integrate(
             f_end = fw.scores(model, line(ends).reshape((k + 1,) + x.shape[1:]), fw.repeat_target(target, k + 1), fw.repeat_args(args, k + 1))
         length = length.to(x.dtype)
         rise = (grads * direction).reshape(k, -1).sum(1) * length  # slope * length
-        _check_affine(f_end, f_mid, rise, ends, example)
+        _check_affine(f_end, f_mid, rise, ends, example, input_scale)
         total += torch.tensordot(length, grads, dims=1).reshape(x.shape)
     return direction * total
 
 
-def _check_affine(f_end: Tensor, f_mid: Tensor, rise: Tensor, ends: Tensor, example: int) -> None:
+def _check_affine(f_end: Tensor, f_mid: Tensor, rise: Tensor, ends: Tensor, example: int, input_scale: float) -> None:
     start, stop = f_end[:-1], f_end[1:]
-    tolerance = math.sqrt(torch.finfo(f_end.dtype).eps) * (start.abs() + stop.abs() + rise.abs())
+    eps = torch.finfo(f_end.dtype).eps
+    # relative to the piece, plus rounding noise on the scale of F and of the inputs (a flat
+    # piece where ReLU(3 - 1 - 2) rounds to 2e-16 instead of 0 is still affine)
+    scale = f_end.abs().max() + rise.abs().sum() + input_scale
+    tolerance = math.sqrt(eps) * (start.abs() + stop.abs() + rise.abs()) + 64 * eps * scale
     misfit = torch.maximum((stop - start - rise).abs(), (f_mid - start - rise / 2).abs())
     bad = (misfit > tolerance).nonzero().flatten()
     if len(bad):

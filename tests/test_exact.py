@@ -254,3 +254,14 @@ def test_arguments_are_validated():
         exact_integrated_gradients(f, x, max_pieces=1.5)
     with pytest.raises(TypeError, match="floating-point"):
         breakpoints(f, torch.ones(2, 3, dtype=torch.long))
+
+
+def test_flat_pieces_with_rounding_noise_are_accepted():
+    # ReLU(ReLU(x1) - 1 - ReLU(x2)) is 0 on most of this grid, where F may round to 2e-16 instead of 0.
+    from iglib import toys
+
+    f = toys.two_input_relu()
+    grid = torch.arange(-1, 4.01, 0.1, dtype=torch.float64)
+    xs = torch.cartesian_prod(grid, grid)
+    _, delta = exact_integrated_gradients(f, xs, return_convergence_delta=True)
+    assert delta.abs().max() < 1e-13

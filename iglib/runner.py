@@ -1,0 +1,75 @@
+"""Run the collection's notebooks headless, in place, and time them.
+
+    python -m iglib.runner [--mode fast|full] [notebooks/NN_slug.ipynb ...]
+
+Each notebook runs top to bottom in a fresh kernel (so its execution counts are 1..N),
+its outputs are written back into the file, and its figures into ``figures/``. Progress is
+printed per notebook and per cell; at the end, a table of run times.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def notebooks(paths: list[str] | None = None) -> list[Path]:
+    """The given notebooks, or every ``notebooks/NN_*.ipynb`` in reading order."""
+    if paths:
+        return [Path(p).resolve() for p in paths]
+    return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def run(path: Path, mode: str, timeout: int = 1800) -> float:
+    """Execute ``path`` in place with ``IGLIB_MODE=mode``; returns the seconds it took."""
+    nb = nbformat.read(path, as_version=4)
+    n_code = sum(cell.cell_type == "code" for cell in nb.cells)
+    done = 0
+
+    def progress(cell, cell_index, execute_reply=None, **_):  # nbclient's on_cell_executed hook
+        nonlocal done
+        if cell.cell_type == "code":
+            done += 1
+            print(f"\r  {path.name}: cell {done}/{n_code}", end="", flush=True)
+
+    os.environ["IGLIB_MODE"] = mode
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        on_cell_executed=progress,
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    nbformat.write(nb, path)
+    print(f"\r  {path.name}: {n_code} cells in {seconds:.1f} s")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", help="notebooks to run (default: all, in order)")
+    parser.add_argument("--mode", choices=("fast", "full"), default=os.environ.get("IGLIB_MODE") or None)
+    args = parser.parse_args(argv)
+    from .settings import mode as default_mode
+
+    mode = args.mode or default_mode()
+    paths = notebooks(args.paths)
+    print(f"running {len(paths)} notebooks in {mode} mode")
+    times = {p.name: run(p, mode) for p in paths}
+    width = max(map(len, times))
+    print(f"\n{'notebook'.ljust(width)}  seconds ({mode})")
+    for name, seconds in times.items():
+        print(f"{name.ljust(width)}  {seconds:8.1f}")
+    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

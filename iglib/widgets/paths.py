@@ -1,0 +1,402 @@
+"""Widgets for path methods (ig-reference.md section 5): bend the path, watch the attributions.
+
+A path gamma from x' to x gives
+
+    PathIG_i(x) = integral_0^1 dF(gamma(alpha))/d gamma_i * d gamma_i(alpha)/d alpha  d alpha,
+
+and every path gives sum_i PathIG_i = F(x) - F(x') (completeness). Two pictures:
+
+- ``path_bend_widget``: F's contours in the plane of two features, the straight line (IG)
+  and ``toys.bent_path`` with a bend slider; bars show how the attributions move with the
+  bend while their sum stays F(x) - F(x').
+- ``symmetry_widget``: the uniqueness proof. A bend slider and a window slider shape a
+  ``detour_path`` from (0, 0) to (1, 1); ``toys.symmetry_witness`` finds t0, the interval
+  (t1, t2), a and b and the proof's symmetric f, on which the path gives x_j strictly more
+  than x_i while the straight line gives them the same.
+
+Each factory computes everything once on its grid of slider values; ``draw`` only indexes
+the precomputed arrays (and draws).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from .. import forward as fw
+from ..integrated_gradients import integrated_gradients
+from ..paths import Path, path_integrated_gradients, straight_line
+from ..toys import SymmetryWitness, bent_path, symmetry_witness
+from . import SliderFigure, slider_figure
+
+MONOTONE_BEND = 2 / math.pi  # bent_path and detour_path stay monotone for |bend| <= 2 / pi
+BENDS = tuple(np.round(np.linspace(-0.6, 0.6, 25), 2).tolist())  # steps of 0.05
+
+
+# ---------------------------------------------------------------- a path family with a window
+class DetourPath:
+    """The straight line from x' to x with ``toys.bent_path``'s bump confined to [start, stop]:
+
+        gamma(alpha) = x' + alpha (x - x') + bend (stop - start) sin(pi u) R(x - x') / 2,
+        u = (alpha - start) / (stop - start) clipped to [0, 1],   R(d1, d2) = (d2, -d1).
+
+    Off [start, stop] it is the straight line, so from (0, 0) to (1, 1) the coordinates part
+    exactly on (start, stop) and meet again at a = start, b = stop. ``start = 0, stop = 1``
+    is ``toys.bent_path``; the path is monotone for |bend| <= 2 / pi.
+    """
+
+    def __init__(self, baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0):
+        if inputs.shape[-1] != 2:
+            raise ValueError(f"detour_path needs 2 features on the last dimension, got inputs of shape {tuple(inputs.shape)}")
+        if not 0.0 <= start < stop <= 1.0:
+            raise ValueError(f"detour_path needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
+        self.baselines = fw.as_baselines(baselines, inputs)
+        self.inputs, self.bend, self.start, self.stop = inputs, float(bend), float(start), float(stop)
+        self.direction = inputs - self.baselines
+        self.normal = torch.stack([self.direction[..., 1], -self.direction[..., 0]], dim=-1) / 2
+
+    def _u(self, alphas: Tensor) -> tuple[Tensor, Tensor]:
+        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
+        return a, (a - self.start) / (self.stop - self.start)
+
+    def __call__(self, alphas: Tensor) -> Tensor:
+        a, u = self._u(alphas)
+        bump = torch.where((u > 0) & (u < 1), torch.sin(math.pi * u), torch.zeros_like(u))
+        return self.baselines + a * self.direction + self.bend * (self.stop - self.start) * bump * self.normal
+
+    def velocity(self, alphas: Tensor) -> Tensor:
+        """d gamma / d alpha; at the window's ends (a kink), the one-sided derivative inside the window."""
+        _, u = self._u(alphas)
+        slope = torch.where((u >= 0) & (u <= 1), math.pi * torch.cos(math.pi * u), torch.zeros_like(u))
+        return self.direction + self.bend * slope * self.normal
+
+
+def detour_path(baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0) -> DetourPath:
+    """The straight line from x' to x with a bend on alpha in [start, stop] only (see ``DetourPath``)."""
+    return DetourPath(baselines, inputs, bend, start, stop)
+
+
+# ---------------------------------------------------------------- drawing
+def path_curve(path: Path, n: int = 201) -> np.ndarray:
+    """The points of a path through two features (one example), [n, 2] (or [P, 2] for a tensor of points)."""
+    if isinstance(path, Tensor):
+        points = path
+    else:
+        with torch.no_grad():
+            points = path(torch.linspace(0, 1, n, dtype=torch.float64))
+    points = points.detach().cpu().double().reshape(len(points), -1)
+    if points.shape[1] != 2:
+        raise ValueError(f"path_curve draws paths through 2 features (one example), got {points.shape[1]} values per point")
+    return points.numpy()
+
+
+@dataclass
+class Contours:
+    """F on a grid over the box [lo, hi] of two features: x1 [G], x2 [G], F [G, G] (rows follow x2)."""
+
+    x1: np.ndarray
+    x2: np.ndarray
+    F: np.ndarray
+
+
+def contour_grid(
+    forward: fw.Forward, lo: Sequence[float], hi: Sequence[float], n: int = 81, target: fw.Target = None
+) -> Contours:
+    """Evaluate F on an n x n grid over [lo_1, hi_1] x [lo_2, hi_2] (one forward pass)."""
+    x1, x2 = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+    g1, g2 = np.meshgrid(x1, x2)
+    points = torch.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1), dtype=torch.float64)
+    with torch.no_grad():
+        values = fw.scores(forward, points, fw.repeat_target(target, len(points)) if target is not None else None)
+    return Contours(x1, x2, values.detach().cpu().double().numpy().reshape(n, n))
+
+
+def draw_paths(ax: Axes, contours: Contours, curves: Mapping[str, np.ndarray], levels: int = 12) -> Axes:
+    """F's filled contours with each path drawn as a line from x' (circle) to x (star)."""
+    lo, hi = float(contours.F.min()), float(contours.F.max())
+    bounds = np.linspace(lo, hi + 1e-9 * max(hi - lo, 1.0), levels + 1)  # the top bin includes F's maximum
+    ax.contourf(contours.x1, contours.x2, contours.F, levels=bounds, cmap="Blues", alpha=0.8)
+    ax.contour(contours.x1, contours.x2, contours.F, levels=bounds[1:-1], colors="white", linewidths=0.5)
+    styles = [("tab:orange", "-"), ("black", "--"), ("tab:red", "-"), ("tab:green", "-.")]
+    for (label, curve), (colour, style) in zip(curves.items(), styles * len(curves)):
+        ax.plot(curve[:, 0], curve[:, 1], style, color=colour, lw=2.2, label=label)
+    first = next(iter(curves.values()))
+    ax.plot(*first[0], "o", color="black", ms=7)
+    ax.plot(*first[-1], "*", color="black", ms=12)
+    ax.annotate("x'", first[0], textcoords="offset points", xytext=(7, -3))
+    ax.annotate("x", first[-1], textcoords="offset points", xytext=(-14, 2))
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_aspect("equal")
+    ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    return ax
+
+
+def _bars(ax: Axes, groups: Mapping[str, Sequence[float]], names: Sequence[str], total: float | None = None) -> None:
+    """Grouped bars: one group per feature, one bar per entry of ``groups``."""
+    width = 0.8 / len(groups)
+    colours = ["tab:orange", "lightgray", "tab:red", "tab:green"]
+    for k, (label, values) in enumerate(groups.items()):
+        xs = np.arange(len(names)) + (k - (len(groups) - 1) / 2) * width
+        ax.bar(xs, values, width, label=label, color=colours[k % len(colours)], edgecolor="black")
+        for xpos, v in zip(xs, values):
+            ax.text(xpos, v, f"{v:.3f}", ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+    ax.set_xticks(range(len(names)), names)
+    ax.axhline(0, color="black", lw=0.8)
+    if total is not None:
+        ax.set_title(f"attributions (each path sums to F(x) - F(x') = {total:.4g})", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.margins(y=0.2)
+
+
+# ---------------------------------------------------------------- 06: bend the path
+def _one_pair(inputs: Tensor, baselines: Any) -> tuple[Tensor, Tensor]:
+    x = fw.as_inputs(inputs)
+    if x.shape != (1, 2):
+        raise ValueError(f"the path pictures need one example with 2 features, inputs of shape (1, 2); got {tuple(x.shape)}")
+    return x, fw.as_baselines(baselines, x)
+
+
+def _check_bends(bends: Sequence[float]) -> np.ndarray:
+    grid = np.asarray(bends, dtype=float)
+    if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"bends must be a non-empty increasing sequence of numbers, got {list(bends)}")
+    return grid
+
+
+def _start(options: Sequence[float], value: float) -> float:
+    """The option nearest ``value``: where a slider starts."""
+    return options[int(np.abs(np.asarray(options) - value).argmin())]
+
+
+def path_bend_widget(
+    forward: fw.Forward,
+    inputs: Tensor,
+    baselines: Any = None,
+    target: fw.Target = None,
+    bends: Sequence[float] = BENDS,
+    n_steps: int = 64,
+    grid: int = 81,
+    bend: float = 0.3,
+) -> SliderFigure:
+    """A bend slider over ``toys.bent_path(x', x, bend)``: the path over F's contours and its attributions.
+
+    For every bend on the grid the path attributions (``path_integrated_gradients``, m =
+    ``n_steps`` Gauss-Legendre nodes) are computed once, with IG (bend 0, the straight line)
+    for comparison. ``last`` holds ``bend``, ``attributions`` (x1, x2), their ``sum``,
+    ``difference`` = F(x) - F(x') and ``straight`` (IG's attributions).
+    """
+    x, base = _one_pair(inputs, baselines)
+    options = [float(b) for b in _check_bends(bends)]
+    paths = {b: bent_path(base, x, b) for b in options}
+    attributions = {
+        b: path_integrated_gradients(forward, x, p, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+        for b, p in paths.items()
+    }
+    straight = integrated_gradients(forward, x, base, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+    with torch.no_grad():
+        f = fw.scores(forward, torch.cat([x, base]), fw.repeat_target(target, 2))
+    difference = float(f[0] - f[1])
+    curves = {b: path_curve(p) for b, p in paths.items()}
+    corners = np.concatenate(list(curves.values()))
+    span = corners.max(0) - corners.min(0)
+    contours = contour_grid(forward, corners.min(0) - 0.08 * span, corners.max(0) + 0.08 * span, grid, target)
+    line = path_curve(straight_line(base, x))
+
+    def draw(bend: float) -> dict:
+        a = attributions[bend]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
+        draw_paths(left, contours, {f"bent path, bend = {bend:g}": curves[bend], "straight line (IG)": line})
+        left.set_title("the path over F's contours", fontsize=10)
+        _bars(right, {f"bend = {bend:g}": a, "straight line": straight}, ["$x_1$", "$x_2$"], difference)
+        fig.tight_layout()
+        return {
+            "bend": bend,
+            "attributions": (float(a[0]), float(a[1])),
+            "sum": float(a.sum()),
+            "difference": difference,
+            "straight": (float(straight[0]), float(straight[1])),
+        }
+
+    slider = widgets.SelectionSlider(options=options, value=_start(options, bend), description="bend")
+    return slider_figure(draw, bend=slider)
+
+
+# ---------------------------------------------------------------- 07: the symmetry proof
+class Segment:
+    """The piece of a path between alpha = start and alpha = stop, run at its own alpha in [0, 1]:
+
+        sigma(u) = gamma(start + u (stop - start)),   sigma'(u) = (stop - start) gamma'(start + u (stop - start)).
+
+    Path integrals add over pieces, so PathIG along gamma is the sum over its segments;
+    splitting where the integrand jumps (a kink of F crossed by the path) keeps the
+    quadrature exact on each smooth piece.
+    """
+
+    def __init__(self, path: Path, start: float, stop: float):
+        if not 0.0 <= start < stop <= 1.0:
+            raise ValueError(f"a segment needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
+        self.path, self.start, self.stop = path, float(start), float(stop)
+
+    def _alphas(self, u: Tensor) -> Tensor:
+        return self.start + u * (self.stop - self.start)
+
+    def __call__(self, u: Tensor) -> Tensor:
+        return self.path(self._alphas(u))
+
+    def velocity(self, u: Tensor) -> Tensor:
+        a = self._alphas(u)
+        if hasattr(self.path, "velocity"):
+            return (self.stop - self.start) * self.path.velocity(a)
+        _, v = torch.func.jvp(self.path, (a,), (torch.ones_like(a),))
+        return (self.stop - self.start) * v
+
+
+def segment(path: Path, start: float, stop: float) -> Segment:
+    """gamma restricted to alpha in [start, stop], reparametrised over [0, 1] (see ``Segment``)."""
+    if isinstance(path, Tensor):
+        raise TypeError("segment takes a callable path; a tensor of points is already a list of straight segments")
+    return Segment(path, start, stop)
+
+
+def piecewise_path_integrated_gradients(
+    forward: fw.Forward, path: Path, breaks: Sequence[float], target: fw.Target = None, n_steps: int = 64
+) -> Tensor:
+    """PathIG along ``path`` as the sum over its segments between consecutive ``breaks`` (0 and 1 added).
+
+    One example; the inputs of each segment are its end point gamma(stop). Returns the
+    attributions of every segment stacked, [number of segments, *inputs.shape]; sum over
+    dimension 0 for the whole path.
+    """
+    cuts = sorted({0.0, 1.0, *(float(t) for t in breaks)})
+    if cuts[0] < 0 or cuts[-1] > 1:
+        raise ValueError(f"breaks must lie in [0, 1], got {list(breaks)}")
+    pieces = []
+    for start, stop in zip(cuts[:-1], cuts[1:]):
+        piece = segment(path, start, stop)
+        with torch.no_grad():
+            end = piece(torch.ones(1, dtype=torch.float64))[0]
+        pieces.append(path_integrated_gradients(forward, end, piece, target=target, n_steps=n_steps))
+    return torch.stack(pieces)
+
+
+@dataclass
+class SymmetryCase:
+    """What the proof finds for one path from (0, 0) to (1, 1): the witness (t0, t1, t2, a, b,
+    i, j, f), the points of the path, and the attributions (x_i, x_j) on f along the path
+    (split at t1 and t2) and along the straight line (split at a and b)."""
+
+    witness: SymmetryWitness
+    path: np.ndarray
+    attributions: tuple[float, float]
+    straight: tuple[float, float]
+
+
+def symmetry_case(path: Path, n_steps: int = 64) -> SymmetryCase:
+    """Run the proof on a callable ``path`` from x' = (0, 0) to x = (1, 1): find the witness
+    and attribute its f along the path and along the straight line.
+
+    Raises ``toys.SymmetricPathError`` for a path with gamma_1 = gamma_2 everywhere.
+    """
+    w = symmetry_witness(path)
+    x, base = w.inputs.reshape(1, -1), w.baselines.reshape(1, -1)
+    along = piecewise_path_integrated_gradients(w.f, path, (w.t1, w.t2), n_steps=n_steps).sum(0)
+    line = piecewise_path_integrated_gradients(w.f, straight_line(base, x), (w.a, w.b), n_steps=n_steps).sum(0)
+    pick = lambda t: (float(t[0, w.i]), float(t[0, w.j]))  # noqa: E731
+    return SymmetryCase(w, path_curve(path), pick(along), pick(line))
+
+
+def draw_symmetry(case: SymmetryCase) -> Figure:
+    """Three panels: the path over f's contours with (t1, t2) highlighted and a, b marked;
+    gamma_i and gamma_j against alpha; the attributions of x_i and x_j on f."""
+    w, curve = case.witness, case.path
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.2), gridspec_kw={"width_ratios": [1.05, 1.1, 0.9]})
+    contours = contour_grid(w.f, (-0.05, -0.05), (1.05, 1.05), 85)  # a margin around the box [0, 1]^2
+    alphas = np.linspace(0, 1, len(curve))
+    inside = (alphas >= w.t1) & (alphas <= w.t2)
+    draw_paths(left, contours, {"path": curve, "straight line (IG)": np.array([[0.0, 0.0], [1.0, 1.0]])}, levels=10)
+    left.plot(curve[inside, 0], curve[inside, 1], color="tab:red", lw=4, label=f"$(t_1, t_2)$ where $\\gamma_{w.i + 1} > \\gamma_{w.j + 1}$")
+    left.plot([w.a, w.b], [w.a, w.b], "s", color="tab:red", ms=6)
+    left.annotate("(a, a)", (w.a, w.a), textcoords="offset points", xytext=(8, -10), fontsize=9)
+    left.annotate("(b, b)", (w.b, w.b), textcoords="offset points", xytext=(-42, 6), fontsize=9)
+    t0 = int(np.abs(alphas - w.t0).argmin())
+    left.plot(*curve[t0], "D", color="tab:red", ms=6)
+    left.annotate("$\\gamma(t_0)$", curve[t0], textcoords="offset points", xytext=(6, -4), fontsize=9)
+    left.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    left.set_title(f"the path over f's contours (a = {w.a:.3g}, b = {w.b:.3g})", fontsize=10)
+
+    middle.plot(alphas, curve[:, w.i], color="tab:orange", lw=2, label=f"$\\gamma_{w.i + 1}$ (x_i)")
+    middle.plot(alphas, curve[:, w.j], color="tab:blue", lw=2, label=f"$\\gamma_{w.j + 1}$ (x_j)")
+    middle.axvspan(w.t1, w.t2, color="tab:red", alpha=0.12, label="$(t_1, t_2)$")
+    middle.axvline(w.t0, color="tab:red", ls=":", label="$t_0$")
+    middle.axhline(w.a, color="gray", lw=0.8, ls="--")
+    middle.axhline(w.b, color="gray", lw=0.8, ls="--")
+    middle.set_xlabel("$\\alpha$")
+    middle.set_title("the coordinates along the path", fontsize=10)
+    middle.legend(fontsize=8, loc="upper left")
+
+    names = [f"$x_{w.i + 1}$ (x_i)", f"$x_{w.j + 1}$ (x_j)"]
+    _bars(right, {"path": case.attributions, "straight line": case.straight}, names)
+    right.set_title(f"attributions on f (sum (b - a)$^2$ = {(w.b - w.a) ** 2:.3g})", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def symmetry_widget(
+    bends: Sequence[float] = (-0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6),
+    window: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
+    n_steps: int = 64,
+    bend: float = 0.4,
+    start: float = 0.25,
+    stop: float = 0.75,
+) -> SliderFigure:
+    """Sliders for the bend and the window [start, stop] of ``detour_path`` from (0, 0) to (1, 1).
+
+    For every (bend, start < stop) on the grids the proof runs once (``symmetry_case``).
+    ``last`` holds ``bend``, ``window``, and either ``witness`` = None (bend 0 or an empty
+    window: the straight line, no witness exists) or the witness's t0, t1, t2, a, b, i, j
+    with ``path`` = (x_i's, x_j's attribution on f) and ``straight`` = IG's.
+    """
+    bend_options = [float(b) for b in _check_bends(bends)]
+    ends = [float(v) for v in _check_bends(window)]
+    if ends[0] < 0 or ends[-1] > 1:
+        raise ValueError(f"window must be a grid inside [0, 1], got {list(window)}")
+    x = torch.ones(1, 2, dtype=torch.float64)
+    cases: dict[tuple[float, float, float], SymmetryCase] = {}
+    for b in bend_options:
+        for s in ends:
+            for e in ends:
+                if b != 0 and s < e:
+                    cases[b, s, e] = symmetry_case(detour_path(torch.zeros_like(x), x, b, s, e), n_steps)
+
+    def draw(bend: float, window: tuple[float, float]) -> dict:
+        s, e = window
+        case = cases.get((bend, s, e))
+        if case is None:
+            fig, ax = plt.subplots(figsize=(6, 1.2))
+            ax.axis("off")
+            ax.text(0.5, 0.5, "bend 0 or an empty window: this is the straight line,\n"
+                    "gamma_1 = gamma_2 everywhere, so no symmetric f can tell x_1 from x_2",
+                    ha="center", va="center", fontsize=10)
+            return {"bend": bend, "window": (s, e), "witness": None}
+        draw_symmetry(case)
+        w = case.witness
+        return {
+            "bend": bend, "window": (s, e), "witness": w,
+            "t0": w.t0, "t1": w.t1, "t2": w.t2, "a": w.a, "b": w.b, "i": w.i, "j": w.j,
+            "path": case.attributions, "straight": case.straight,
+        }
+
+    bend_slider = widgets.SelectionSlider(options=bend_options, value=_start(bend_options, bend), description="bend")
+    window_slider = widgets.SelectionRangeSlider(
+        options=ends, value=(_start(ends, start), _start(ends, stop)), description="window"
+    )
+    return slider_figure(draw, bend=bend_slider, window=window_slider)
