@@ -10,7 +10,15 @@ from torch import nn
 from iglib.exact import breakpoints, exact_integrated_gradients
 from iglib.integrated_gradients import integrated_gradients
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def float64_by_default():
+    """This file checks exactness in float64; the default dtype is restored afterwards."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(previous)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -199,7 +207,7 @@ def tanh_net():
 @pytest.mark.parametrize(
     "model, op",
     [
-        (tanh_net(), "tanh"),
+        (tanh_net().double(), "tanh"),
         (lambda x: torch.sigmoid(x).sum(1), "sigmoid"),
         (lambda x: F.gelu(x).sum(1), "gelu"),
         (lambda x: F.softmax(x, 1)[:, 0], "softmax"),

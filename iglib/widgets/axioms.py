@@ -1,0 +1,290 @@
+"""The axiom table, shown: per-axiom reports, a coloured grid of verdicts, and a widget.
+
+Everything here reads an :class:`iglib.axioms.AxiomTable` that was computed once
+(``iglib.axioms.axiom_table(methods)``); nothing is recomputed.
+
+- ``result_of(table, method, axiom, witness)``: one check's result (verdict, reason, numbers).
+- ``axiom_report(table, axiom)``: for each witness of the axiom, one line per method with
+  its attributions, the number the axiom compares them with, and the verdict.
+- ``violations_report(table)``: every violation with its witness and reason.
+- ``verdict_grid(table)``: methods x axioms, green where the axiom held on every witness,
+  red (with the number of failing witnesses) where it did not.
+- ``axiom_widget(table)``: dropdowns for a method and a witness; bars of that method's
+  attributions on the witness, the verdict, and every method's verdict on the same witness.
+
+Numbers are printed with ``digits`` significant digits; methods listed in ``rough``
+(seeded Monte-Carlo estimates such as SmoothGrad or expected gradients) get ``rough_digits``.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+from typing import Sequence
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from torch import Tensor
+
+from ..axioms import (
+    AXIOMS,
+    COMPLETENESS,
+    IMPLEMENTATION_INVARIANCE,
+    LINEARITY,
+    SENSITIVITY_A,
+    SENSITIVITY_B,
+    AxiomResult,
+    AxiomTable,
+)
+from . import SliderFigure, slider_figure
+
+HOLDS, VIOLATED = "#5aae61", "#d6604d"  # green, red (ColorBrewer PRGn / RdBu ends)
+
+# What each axiom compares the attributions with: (column header, key in result.witness).
+COMPARED: dict[str, tuple[str, str]] = {
+    SENSITIVITY_A: ("a_k (changed feature)", "attribution_of_feature"),
+    SENSITIVITY_B: ("a_k (dummy feature)", "attribution_of_dummy"),
+    IMPLEMENTATION_INVARIANCE: ("attributions for g", "attributions_g"),
+    COMPLETENESS: ("sum_i a_i", "sum"),
+    LINEARITY: ("a A(f1) + b A(f2)", "combined"),
+}
+
+
+# ---------------------------------------------------------------- numbers as text
+def _number(v: float, digits: int) -> str:
+    """``v`` with ``digits`` significant digits; |v| < 1e-12 (float residue) and -0 print as 0."""
+    return "0" if abs(v) < 1e-12 else f"{v:.{digits}g}"
+
+
+def _vector(t: Tensor | float, digits: int) -> str:
+    """One example's numbers: a plain number for one value, else ``(a1, a2, ...)``."""
+    values = t.detach().cpu().reshape(-1).tolist() if isinstance(t, Tensor) else [float(t)]
+    if len(values) == 1:
+        return _number(values[0], digits)
+    return "(" + ", ".join(_number(v, digits) for v in values) + ")"
+
+
+def _round_text(text: str, digits: int) -> str:
+    """Every decimal number in ``text`` rounded to ``digits`` significant digits."""
+    return re.sub(r"-?\d+\.\d+(?:e[-+]?\d+)?", lambda m: _number(float(m.group()), digits), text)
+
+
+def _digits(method: str, rough: Sequence[str], digits: int, rough_digits: int) -> int:
+    return rough_digits if method in rough else digits
+
+
+def _cases(table: AxiomTable, axiom: str | None = None) -> list[tuple[str, str]]:
+    """The distinct (axiom, witness description) pairs, in the table's order."""
+    pairs = [(r.axiom, r.witness["case"]) for r in table.results]
+    return [p for p in dict.fromkeys(pairs) if axiom is None or p[0] == axiom]
+
+
+def _result(table: AxiomTable, method: str, axiom: str, case: str) -> AxiomResult:
+    for r in table.results:
+        if r.method == method and r.axiom == axiom and r.witness["case"] == case:
+            return r
+    raise KeyError(f"no result for {method!r} on {axiom} witness {case!r}")
+
+
+def result_of(table: AxiomTable, method: str, axiom: str, witness: int | str = 0) -> AxiomResult:
+    """The check of ``method`` on a witness of ``axiom``: the ``witness``-th one (0, 1, ...)
+    in the table's order, or the one with that description."""
+    if isinstance(witness, str):
+        return _result(table, method, axiom, witness)
+    cases = _cases(table, axiom)
+    if not 0 <= witness < len(cases):
+        raise KeyError(f"no result for {method!r} on {axiom} witness {witness}: the table has {len(cases)}")
+    return _result(table, method, axiom, cases[witness][1])
+
+
+def witness_index(table: AxiomTable, axiom: str, k: int = 0) -> int:
+    """The widget's ``witness`` value that shows the ``k``-th witness of ``axiom``."""
+    cases = _cases(table)
+    return cases.index(_cases(table, axiom)[k])
+
+
+# ---------------------------------------------------------------- reports
+def axiom_report(
+    table: AxiomTable, axiom: str, digits: int = 4, rough: Sequence[str] = (), rough_digits: int = 3
+) -> str:
+    """One block per witness of ``axiom``: per method, the attributions (first example), what
+    the axiom compares them with, and the verdict."""
+    if axiom not in AXIOMS:
+        raise ValueError(f"axiom must be one of {', '.join(AXIOMS)}; got {axiom!r}")
+    cases = _cases(table, axiom)
+    if not cases:
+        raise KeyError(f"the table has no witness for {axiom}")
+    width = max(len(m) for m in table.methods)
+    header, key = COMPARED.get(axiom, ("", ""))
+    blocks = []
+    for _, case in cases:
+        lines = [f"{axiom} on {case}"]
+        first = _result(table, table.methods[0], axiom, case).witness
+        if "delta_f" in first:
+            lines[0] += f"   [F(x) - F(x') = {_vector(first['delta_f'][0], digits)}]"
+        lines.append(f"  {'method'.ljust(width)}  {'attributions':<18}  {header:<22}  verdict")
+        for m in table.methods:
+            r = _result(table, m, axiom, case)
+            d = _digits(m, rough, digits, rough_digits)
+            compared = _vector(r.witness[key][0], d) if key else ""
+            verdict = "holds" if r.holds else "VIOLATED"
+            lines.append(f"  {m.ljust(width)}  {_vector(r.witness['attributions'][0], d):<18}  {compared:<22}  {verdict}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def violations_report(table: AxiomTable, rough: Sequence[str] = (), rough_digits: int = 3) -> str:
+    """Every violation: method, axiom, witness and the check's reason (numbers of ``rough``
+    methods rounded to ``rough_digits`` significant digits)."""
+    lines = []
+    for r in table.violations():
+        reason = _round_text(r.reason, rough_digits) if r.method in rough else r.reason
+        lines.append(f"{r.method} breaks {r.axiom} on {r.witness['case']}:\n    {reason}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the grid
+def verdict_grid(table: AxiomTable) -> Figure:
+    """Methods (rows) x axioms (columns): green "yes" where the axiom held on every witness,
+    red "no" with "k of n" failing witnesses where it did not."""
+    methods, axioms = table.methods, table.axioms
+    held = np.array([[table.holds(m, a) for a in axioms] for m in methods], dtype=float)
+    fig, ax = plt.subplots(figsize=(1.55 * len(axioms) + 2.2, 0.5 * len(methods) + 1.4))
+    ax.imshow(held, cmap=ListedColormap([VIOLATED, HOLDS]), vmin=0, vmax=1, aspect="auto")
+    for i, m in enumerate(methods):
+        for j, a in enumerate(axioms):
+            found = [r.holds for r in table.results if r.method == m and r.axiom == a]
+            text = "yes" if all(found) else f"no ({found.count(False)} of {len(found)})"
+            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white", weight="bold")
+    ax.set_xticks(range(len(axioms)), [a.replace(" ", "\n", 1) for a in axioms], fontsize=9)
+    ax.set_yticks(range(len(methods)), methods, fontsize=9)
+    ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False, length=0)
+    ax.set_xticks(np.arange(len(axioms) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(methods) + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
+    ax.set_title("which method keeps which axiom on the paper's witnesses (no: failing witnesses of all)",
+                 fontsize=10, pad=12, y=-0.12)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- the widget
+def _bars(result: AxiomResult) -> tuple[list[str], list[float], list[float] | None, str | None]:
+    """Labels, the method's attributions, the compared bars (or None) and their legend."""
+    w = result.witness
+    a = w["attributions"][0].reshape(-1).tolist()
+    labels = [f"x{k + 1}" for k in range(len(a))]
+    if result.axiom == IMPLEMENTATION_INVARIANCE:
+        return labels, a, w["attributions_g"][0].reshape(-1).tolist(), "for g"
+    if result.axiom == LINEARITY:
+        return labels, a, w["combined"][0].reshape(-1).tolist(), "a A(f1) + b A(f2)"
+    if result.axiom == COMPLETENESS:
+        return labels + ["sum"], a + [float(w["sum"][0])], [float("nan")] * len(a) + [float(w["delta_f"][0])], "F(x) - F(x')"
+    return labels, a, None, None
+
+
+def _marked(result: AxiomResult) -> int | None:
+    """The feature the axiom is about: the changed one (Sensitivity(a)) or the dummy (Sensitivity(b))."""
+    if result.axiom == SENSITIVITY_A:
+        return int(result.witness["feature"][0])
+    if result.axiom == SENSITIVITY_B:
+        return int(result.witness["dummy"])
+    return None
+
+
+def axiom_widget(
+    table: AxiomTable,
+    method: str | None = None,
+    witness: int = 0,
+    rough: Sequence[str] = (),
+    digits: int = 4,
+    rough_digits: int = 3,
+) -> SliderFigure:
+    """Dropdowns ``method`` (the table's methods) and ``witness`` (index into the table's
+    (axiom, witness) pairs, labelled "axiom: witness").
+
+    ``draw`` shows the method's attributions on the witness as bars (beside g's for
+    implementation invariance, beside a A(f1) + b A(f2) for linearity, the sum beside
+    F(x) - F(x') for completeness), the verdict and reason in the title, and every method's
+    verdict on that witness. Returns {"method", "axiom", "case", "holds", "reason",
+    "attributions", "compared" (g's attributions, or a A(f1) + b A(f2); else None),
+    "verdicts": {method: holds}}, and for completeness also "sum" and "delta_f".
+    """
+    methods, cases = table.methods, _cases(table)
+    if not methods:
+        raise ValueError("the table is empty")
+    method = methods[0] if method is None else method
+    if method not in methods:
+        raise ValueError(f"method must be one of {methods}; got {method!r}")
+    if not 0 <= witness < len(cases):
+        raise ValueError(f"witness must be an index in 0..{len(cases) - 1}; got {witness}")
+    limits = {}
+    for axiom, case in cases:  # one y-scale per witness, so switching methods keeps it
+        values = np.concatenate([np.nan_to_num(np.r_[b[1], b[2] or []]) for b in
+                                 (_bars(_result(table, m, axiom, case)) for m in methods)])
+        limits[axiom, case] = 1.15 * max(float(np.abs(values).max()), 1e-9)
+
+    def draw(method: str, witness: int) -> dict:
+        axiom, case = cases[witness]
+        r = _result(table, method, axiom, case)
+        d = _digits(method, rough, digits, rough_digits)
+        labels, a, compared, legend = _bars(r)
+        verdicts = {m: _result(table, m, axiom, case).holds for m in methods}
+        fig, (ax, side) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw=dict(width_ratios=(3, 1.2)))
+        pos = np.arange(len(labels))
+        shift = 0.2 if compared is not None else 0.0
+        colours = ["tab:blue"] * len(labels)
+        mark = _marked(r)
+        if mark is not None:
+            colours[mark] = "tab:purple"
+        ax.bar(pos - shift, a, width=0.4 if shift else 0.6, color=colours, label=method)
+        if compared is not None:
+            ax.bar(pos + shift, compared, width=0.4, color="tab:orange", label=legend)
+            ax.legend(fontsize=8, loc="upper right")
+        for x, v in zip(pos - shift, a):
+            ax.annotate(_number(v, d), (x, v), ha="center", va="bottom" if v >= 0 else "top", fontsize=8)
+        if mark is not None:
+            labels[mark] += "\n(the only feature that changes)" if axiom == SENSITIVITY_A else "\n(F ignores it)"
+        if axiom == SENSITIVITY_A:
+            ax.axhline(float(r.witness["delta_f"][0]), color="tab:gray", ls="--", lw=1, label="F(x) - F(x')")
+            ax.legend(fontsize=8, loc="upper right")
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_xticks(pos, labels)
+        ax.set_ylim(-limits[axiom, case], limits[axiom, case])
+        ax.set_ylabel("attribution")
+        verdict = "holds" if r.holds else "VIOLATED"
+        ax.set_title(f"{axiom} {verdict} for {method}\n{case}", fontsize=10,
+                     color=HOLDS if r.holds else VIOLATED)
+        ax.set_xlabel(textwrap.fill(_round_text(r.reason, d), 80), fontsize=8)
+        side.set_axis_off()
+        side.set_title("every method on this witness", fontsize=9)
+        for k, m in enumerate(methods):
+            y = 1 - (k + 0.5) / len(methods)
+            side.text(0.02, y, m, fontsize=9, va="center", weight="bold" if m == method else "normal")
+            side.text(0.98, y, "holds" if verdicts[m] else "violated", fontsize=9, va="center", ha="right",
+                      color=HOLDS if verdicts[m] else VIOLATED, weight="bold")
+        fig.tight_layout()
+        return {
+            "method": method,
+            "axiom": axiom,
+            "case": case,
+            "holds": r.holds,
+            "reason": r.reason,
+            "attributions": tuple(float(v) for v in r.witness["attributions"][0].reshape(-1)),
+            "compared": None if axiom == COMPLETENESS or compared is None else tuple(float(v) for v in compared),
+            **({"sum": float(r.witness["sum"][0]), "delta_f": float(r.witness["delta_f"][0])}
+               if axiom == COMPLETENESS else {}),
+            "verdicts": verdicts,
+        }
+
+    sliders = {
+        "method": widgets.Dropdown(options=methods, value=method, description="method"),
+        "witness": widgets.Dropdown(
+            options=[(f"{a}: {c}", k) for k, (a, c) in enumerate(cases)], value=witness, description="witness",
+            layout=widgets.Layout(width="560px"),
+        ),
+    }
+    return slider_figure(draw, **sliders)

@@ -1,0 +1,141 @@
+"""The axiom widget, reports and verdict grid (iglib.widgets.axioms).
+
+Ground truths are the paper's closed-form counterexamples (ig-reference.md section 3):
+gradient 0 on 1 - ReLU(1 - x) at x = 2; DeConvNet gives x2 exactly 0 on f;
+DeepLIFT (1.5, -0.5) for f and (2, -1) for g; gradient x input (3, -1), summing to 2.
+"""
+import functools
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pytest
+
+from iglib import axioms, methods
+from iglib.integrated_gradients import integrated_gradients
+from iglib.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_A, SENSITIVITY_B
+from iglib.widgets.axioms import (
+    _round_text,
+    axiom_report,
+    axiom_widget,
+    result_of,
+    verdict_grid,
+    violations_report,
+    witness_index,
+)
+
+matplotlib.use("Agg")
+
+METHODS = {
+    "gradient": methods.gradient,
+    "gradient x input": methods.gradient_x_input,
+    "DeConvNet": methods.deconvnet,
+    "DeepLIFT": methods.deeplift,
+    "expected gradients": functools.partial(methods.expected_gradients, n_samples=64, seed=0),
+    "IG": functools.partial(integrated_gradients, n_steps=64),
+}
+ROUGH = ("expected gradients",)
+
+
+@pytest.fixture(scope="module")
+def table():
+    return axioms.axiom_table(METHODS)
+
+
+@pytest.fixture(scope="module")
+def widget(table):
+    return axiom_widget(table, rough=ROUGH)
+
+
+def test_initial_draw_is_the_gradients_sensitivity_failure(widget):
+    last = widget.last  # first method, first witness: 1 - ReLU(1 - x) at x = 2 from 0
+    assert last["method"] == "gradient" and last["axiom"] == SENSITIVITY_A
+    assert last["case"].startswith("F(x) = 1 - ReLU(1 - x)")
+    assert last["holds"] is False and last["attributions"] == (0.0,) and last["compared"] is None
+    assert last["verdicts"] == {
+        "gradient": False, "gradient x input": False, "DeConvNet": False,
+        "DeepLIFT": True, "expected gradients": True, "IG": True,
+    }
+    assert plt.get_fignums() == []
+
+
+def test_dropdowns_pick_the_precomputed_result(widget, table):
+    deconv_x2 = witness_index(table, SENSITIVITY_A, 2)  # f at (3, 1) from (3, 0): only x2 changes
+    widget.sliders["method"].value = "DeConvNet"
+    widget.sliders["witness"].value = deconv_x2
+    last = widget.last
+    assert last["axiom"] == SENSITIVITY_A and last["holds"] is False
+    assert last["attributions"] == (1.0, 0.0)  # x2 exactly 0 although F falls by 1
+
+    widget.sliders["method"].value = "DeepLIFT"
+    widget.sliders["witness"].value = witness_index(table, IMPLEMENTATION_INVARIANCE)
+    last = widget.last
+    assert last["holds"] is False
+    assert last["attributions"] == pytest.approx((1.5, -0.5), abs=1e-12)
+    assert last["compared"] == pytest.approx((2.0, -1.0), abs=1e-12)
+
+    widget.sliders["method"].value = "IG"
+    assert widget.last["holds"] is True
+    assert widget.last["attributions"] == pytest.approx(widget.last["compared"], abs=1e-12)
+    assert widget.last["attributions"] == pytest.approx((1.5, -0.5), abs=1e-9)
+
+    widget.sliders["method"].value = "gradient x input"
+    widget.sliders["witness"].value = witness_index(table, COMPLETENESS, 1)
+    last = widget.last
+    assert last["attributions"] == (3.0, -1.0) and last["sum"] == 2.0 and last["delta_f"] == 1.0
+    assert last["holds"] is False and last["compared"] is None
+
+    widget.sliders["method"].value = "DeConvNet"
+    widget.sliders["witness"].value = witness_index(table, LINEARITY)
+    assert widget.last["attributions"] == (2.0, 0.0) and widget.last["compared"] == (1.0, -1.0)
+    assert plt.get_fignums() == []
+
+
+def test_every_verdict_shown_is_the_tables(widget, table):
+    for k, case in enumerate(table.results[i].witness["case"] for i in range(len(axioms.paper_witnesses()))):
+        widget.sliders["witness"].value = k
+        axiom = widget.last["axiom"]
+        assert widget.last["case"] == case
+        for m, shown in widget.last["verdicts"].items():
+            assert shown == result_of(table, m, axiom, case).holds
+
+
+def test_reports_round_sampled_methods_and_list_every_violation(table):
+    text = axiom_report(table, IMPLEMENTATION_INVARIANCE, rough=ROUGH)
+    lines = {line.split("  ")[1].strip(): line for line in text.splitlines()[2:]}
+    assert "(1.5, -0.5)" in lines["DeepLIFT"] and "(2, -1)" in lines["DeepLIFT"] and "VIOLATED" in lines["DeepLIFT"]
+    eg = result_of(table, "expected gradients", IMPLEMENTATION_INVARIANCE).witness["attributions"][0]
+    assert f"({eg[0].item():.3g}, {eg[1].item():.3g})" in lines["expected gradients"]
+    completeness = axiom_report(table, COMPLETENESS)
+    assert "[F(x) - F(x') = 1]" in completeness and completeness.count("\n\n") == 1  # two witnesses
+    report = violations_report(table, rough=ROUGH)
+    assert report.count(" breaks ") == len(table.violations())
+    assert "DeepLIFT breaks Implementation invariance" in report
+    assert "-0" not in axiom_report(table, SENSITIVITY_B)  # -0.0 from x * 0 prints as 0
+    with pytest.raises(ValueError, match="axiom must be one of"):
+        axiom_report(table, "Monotonicity")
+
+
+def test_round_text_rounds_decimals_only():
+    assert _round_text("sum 0.046875 differs from 1 at feature 0; (1.3125, -0.4375)", 3) == (
+        "sum 0.0469 differs from 1 at feature 0; (1.31, -0.438)"
+    )
+
+
+def test_verdict_grid_colours_and_counts(table):
+    fig = verdict_grid(table)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == len(table.methods) * len(table.axioms)
+    row = texts[table.methods.index("gradient") * len(table.axioms):][: len(table.axioms)]
+    assert row[table.axioms.index(SENSITIVITY_A)] == "no (2 of 3)"
+    assert row[table.axioms.index(IMPLEMENTATION_INVARIANCE)] == "yes"
+    assert all(t == "yes" for t in texts[-len(table.axioms):])  # IG keeps every axiom
+    plt.close(fig)
+
+
+def test_bad_arguments(table):
+    with pytest.raises(ValueError, match="method must be one of"):
+        axiom_widget(table, method="saliency")
+    with pytest.raises(ValueError, match="witness must be an index"):
+        axiom_widget(table, witness=99)
+    with pytest.raises(KeyError, match="no result"):
+        result_of(table, "gradient", SENSITIVITY_A, 7)
