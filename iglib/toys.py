@@ -135,39 +135,49 @@ def ignores_x2(functional: bool = False, dtype: torch.dtype = torch.float64) -> 
 
 # ---------------------------------------------------------------- paths
 class BentPath:
-    """gamma(alpha) = x' + alpha (x - x') + bend * sin(pi alpha) * R(x - x') / 2.
+    """gamma(alpha) = x' + alpha (x - x') + bend (stop - start) sin(pi u) R(x - x') / 2,
+    u = (alpha - start) / (stop - start), the bump only for alpha in [start, stop].
 
     R rotates the 2-D difference by 90 degrees: R(d1, d2) = (d2, -d1). From x' = (0, 0)
-    to x = (1, 1) the bump is bend * sin(pi alpha) * (1, -1) / 2, so gamma_1 > gamma_2
-    inside the path for bend > 0. ``bend = 0`` is the straight line; the path stays
-    monotone (and inside the box [x', x]) for |bend| <= 2 / pi. Features are the last
-    dimension of ``inputs`` (size 2); works for a batch [N, 2].
+    to x = (1, 1) with the whole window [0, 1] the bump is bend * sin(pi alpha) * (1, -1) / 2,
+    so gamma_1 > gamma_2 inside the path for bend > 0. ``bend = 0`` is the straight line;
+    the path stays monotone (and inside the box [x', x]) for |bend| <= 2 / pi. A narrower
+    window keeps the straight line outside it, so the coordinates part exactly on
+    (start, stop) and meet again at a = start, b = stop (the symmetry proof's picture).
+    Features are the last dimension of ``inputs`` (size 2); works for a batch [N, 2].
     """
 
-    def __init__(self, baselines: Tensor, inputs: Tensor, bend: float):
+    def __init__(self, baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0):
         if inputs.shape[-1] != 2:
             raise ValueError(f"bent_path needs 2 features on the last dimension, got inputs of shape {tuple(inputs.shape)}")
+        if not 0.0 <= start < stop <= 1.0:
+            raise ValueError(f"bent_path needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
         self.baselines = as_baselines(baselines, inputs)
-        self.inputs, self.bend = inputs, float(bend)
+        self.inputs, self.bend, self.start, self.stop = inputs, float(bend), float(start), float(stop)
         d = inputs - self.baselines
         self.direction = d
         self.normal = torch.stack([d[..., 1], -d[..., 0]], dim=-1) / 2
 
-    def _alphas(self, alphas: Tensor) -> Tensor:
-        return alphas.reshape((-1,) + (1,) * self.inputs.dim())
+    def _u(self, alphas: Tensor) -> tuple[Tensor, Tensor]:
+        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
+        return a, (a - self.start) / (self.stop - self.start)
 
     def __call__(self, alphas: Tensor) -> Tensor:
-        a = self._alphas(alphas).to(self.inputs.dtype)
-        return self.baselines + a * self.direction + self.bend * torch.sin(math.pi * a) * self.normal
+        a, u = self._u(alphas)
+        bump = torch.where((u > 0) & (u < 1), torch.sin(math.pi * u), torch.zeros_like(u))
+        return self.baselines + a * self.direction + self.bend * (self.stop - self.start) * bump * self.normal
 
     def velocity(self, alphas: Tensor) -> Tensor:
-        a = self._alphas(alphas).to(self.inputs.dtype)
-        return self.direction + self.bend * math.pi * torch.cos(math.pi * a) * self.normal
+        """d gamma / d alpha; at the window's ends (a kink), the one-sided derivative inside the window."""
+        _, u = self._u(alphas)
+        slope = torch.where((u >= 0) & (u <= 1), math.pi * torch.cos(math.pi * u), torch.zeros_like(u))
+        return self.direction + self.bend * slope * self.normal
 
 
-def bent_path(baselines: Tensor, inputs: Tensor, bend: float) -> BentPath:
-    """A curved path from x' to x: the straight line plus a bump bend * sin(pi alpha) * (1, -1) / 2 (for x - x' = (1, 1))."""
-    return BentPath(baselines, inputs, bend)
+def bent_path(baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0) -> BentPath:
+    """A curved path from x' to x: the straight line plus a bump bend * sin(pi alpha) * (1, -1) / 2
+    (for x - x' = (1, 1)), optionally confined to alpha in [start, stop]."""
+    return BentPath(baselines, inputs, bend, start, stop)
 
 
 def _as_callable(path: Path) -> Callable[[Tensor], Tensor]:

@@ -18,13 +18,12 @@ import torch
 
 import iglib
 from iglib import toys
+from iglib.paths import piecewise_path_integrated_gradients, segment
 from iglib.widgets.paths import (
     detour_path,
     draw_symmetry,
     path_bend_widget,
     path_curve,
-    piecewise_path_integrated_gradients,
-    segment,
     symmetry_case,
     symmetry_widget,
 )

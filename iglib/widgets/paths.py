@@ -33,7 +33,7 @@ from torch import Tensor
 
 from .. import forward as fw
 from ..integrated_gradients import integrated_gradients
-from ..paths import Path, path_integrated_gradients, straight_line
+from ..paths import Path, path_integrated_gradients, piecewise_path_integrated_gradients, straight_line
 from ..toys import SymmetryWitness, bent_path, symmetry_witness
 from . import SliderFigure, slider_figure
 
@@ -41,47 +41,8 @@ MONOTONE_BEND = 2 / math.pi  # bent_path and detour_path stay monotone for |bend
 BENDS = tuple(np.round(np.linspace(-0.6, 0.6, 25), 2).tolist())  # steps of 0.05
 
 
-# ---------------------------------------------------------------- a path family with a window
-class DetourPath:
-    """The straight line from x' to x with ``toys.bent_path``'s bump confined to [start, stop]:
-
-        gamma(alpha) = x' + alpha (x - x') + bend (stop - start) sin(pi u) R(x - x') / 2,
-        u = (alpha - start) / (stop - start) clipped to [0, 1],   R(d1, d2) = (d2, -d1).
-
-    Off [start, stop] it is the straight line, so from (0, 0) to (1, 1) the coordinates part
-    exactly on (start, stop) and meet again at a = start, b = stop. ``start = 0, stop = 1``
-    is ``toys.bent_path``; the path is monotone for |bend| <= 2 / pi.
-    """
-
-    def __init__(self, baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0):
-        if inputs.shape[-1] != 2:
-            raise ValueError(f"detour_path needs 2 features on the last dimension, got inputs of shape {tuple(inputs.shape)}")
-        if not 0.0 <= start < stop <= 1.0:
-            raise ValueError(f"detour_path needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
-        self.baselines = fw.as_baselines(baselines, inputs)
-        self.inputs, self.bend, self.start, self.stop = inputs, float(bend), float(start), float(stop)
-        self.direction = inputs - self.baselines
-        self.normal = torch.stack([self.direction[..., 1], -self.direction[..., 0]], dim=-1) / 2
-
-    def _u(self, alphas: Tensor) -> tuple[Tensor, Tensor]:
-        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
-        return a, (a - self.start) / (self.stop - self.start)
-
-    def __call__(self, alphas: Tensor) -> Tensor:
-        a, u = self._u(alphas)
-        bump = torch.where((u > 0) & (u < 1), torch.sin(math.pi * u), torch.zeros_like(u))
-        return self.baselines + a * self.direction + self.bend * (self.stop - self.start) * bump * self.normal
-
-    def velocity(self, alphas: Tensor) -> Tensor:
-        """d gamma / d alpha; at the window's ends (a kink), the one-sided derivative inside the window."""
-        _, u = self._u(alphas)
-        slope = torch.where((u >= 0) & (u <= 1), math.pi * torch.cos(math.pi * u), torch.zeros_like(u))
-        return self.direction + self.bend * slope * self.normal
-
-
-def detour_path(baselines: Tensor, inputs: Tensor, bend: float, start: float = 0.0, stop: float = 1.0) -> DetourPath:
-    """The straight line from x' to x with a bend on alpha in [start, stop] only (see ``DetourPath``)."""
-    return DetourPath(baselines, inputs, bend, start, stop)
+# The symmetry proof's path family: toys.bent_path with its bump confined to [start, stop].
+detour_path = bent_path
 
 
 # ---------------------------------------------------------------- drawing
@@ -231,63 +192,6 @@ def path_bend_widget(
 
 
 # ---------------------------------------------------------------- 07: the symmetry proof
-class Segment:
-    """The piece of a path between alpha = start and alpha = stop, run at its own alpha in [0, 1]:
-
-        sigma(u) = gamma(start + u (stop - start)),   sigma'(u) = (stop - start) gamma'(start + u (stop - start)).
-
-    Path integrals add over pieces, so PathIG along gamma is the sum over its segments;
-    splitting where the integrand jumps (a kink of F crossed by the path) keeps the
-    quadrature exact on each smooth piece.
-    """
-
-    def __init__(self, path: Path, start: float, stop: float):
-        if not 0.0 <= start < stop <= 1.0:
-            raise ValueError(f"a segment needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
-        self.path, self.start, self.stop = path, float(start), float(stop)
-
-    def _alphas(self, u: Tensor) -> Tensor:
-        return self.start + u * (self.stop - self.start)
-
-    def __call__(self, u: Tensor) -> Tensor:
-        return self.path(self._alphas(u))
-
-    def velocity(self, u: Tensor) -> Tensor:
-        a = self._alphas(u)
-        if hasattr(self.path, "velocity"):
-            return (self.stop - self.start) * self.path.velocity(a)
-        _, v = torch.func.jvp(self.path, (a,), (torch.ones_like(a),))
-        return (self.stop - self.start) * v
-
-
-def segment(path: Path, start: float, stop: float) -> Segment:
-    """gamma restricted to alpha in [start, stop], reparametrised over [0, 1] (see ``Segment``)."""
-    if isinstance(path, Tensor):
-        raise TypeError("segment takes a callable path; a tensor of points is already a list of straight segments")
-    return Segment(path, start, stop)
-
-
-def piecewise_path_integrated_gradients(
-    forward: fw.Forward, path: Path, breaks: Sequence[float], target: fw.Target = None, n_steps: int = 64
-) -> Tensor:
-    """PathIG along ``path`` as the sum over its segments between consecutive ``breaks`` (0 and 1 added).
-
-    One example; the inputs of each segment are its end point gamma(stop). Returns the
-    attributions of every segment stacked, [number of segments, *inputs.shape]; sum over
-    dimension 0 for the whole path.
-    """
-    cuts = sorted({0.0, 1.0, *(float(t) for t in breaks)})
-    if cuts[0] < 0 or cuts[-1] > 1:
-        raise ValueError(f"breaks must lie in [0, 1], got {list(breaks)}")
-    pieces = []
-    for start, stop in zip(cuts[:-1], cuts[1:]):
-        piece = segment(path, start, stop)
-        with torch.no_grad():
-            end = piece(torch.ones(1, dtype=torch.float64))[0]
-        pieces.append(path_integrated_gradients(forward, end, piece, target=target, n_steps=n_steps))
-    return torch.stack(pieces)
-
-
 @dataclass
 class SymmetryCase:
     """What the proof finds for one path from (0, 0) to (1, 1): the witness (t0, t1, t2, a, b,
