@@ -5,11 +5,14 @@
 - ``exact_integrated_gradients``: exact IG for piecewise-linear networks.
 - the methods IG is judged against: ``gradient``, ``gradient_x_input``, ``deconvnet``,
   ``guided_backprop``, ``deeplift``, ``lrp``, ``smoothgrad``, ``expected_gradients``.
+- ``interior_gradients``: F and dF/dx along IG's path (saturation, and IG from the same evaluations).
 - ``axioms``: executable checks; ``toys``: the paper's counterexample networks.
+- ``baselines``: image baselines; ``imagenet``: the ImageNet classifier and its images.
 """
-from . import axioms, data, quadrature, settings, toys, viz
+from . import axioms, baselines, data, imagenet, quadrature, settings, toys, viz
 from .exact import breakpoints, exact_integrated_gradients
 from .integrated_gradients import integrated_gradients
+from .interior import interior_gradients
 from .methods import (
     deconvnet,
     deeplift,
@@ -24,6 +27,7 @@ from .paths import axis_parallel_path, path_integrated_gradients, shapley_values
 
 __all__ = [
     "integrated_gradients",
+    "interior_gradients",
     "path_integrated_gradients",
     "straight_line",
     "axis_parallel_path",
@@ -39,6 +43,8 @@ __all__ = [
     "smoothgrad",
     "expected_gradients",
     "axioms",
+    "baselines",
+    "imagenet",
     "toys",
     "data",
     "quadrature",
