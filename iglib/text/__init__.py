@@ -6,13 +6,13 @@
 - ``classifier``: the project's question classifier (a Kim-style CNN) and its training script;
 - ``render``: tokens coloured by their attribution (HTML and matplotlib).
 """
-from . import classifier, questions, render, tokens
+# classifier (and the translation model) are imported on use: they are also run as `python -m`.
+from . import questions, render, tokens
 from .attribution import embedding_integrated_gradients, token_attributions
 from .tokens import Vocab, detokenize, tokenize
 
 __all__ = [
     "Vocab",
-    "classifier",
     "detokenize",
     "embedding_integrated_gradients",
     "questions",
