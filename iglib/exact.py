@@ -325,10 +325,7 @@ def _check_affine(f_end: Tensor, f_mid: Tensor, rise: Tensor, ends: Tensor, exam
 
 def _example(x: Tensor, base: Tensor, target: fw.Target, args: Any, i: int) -> tuple[StraightLine, fw.Target, Any]:
     """Example i alone: its straight line, its target and its additional forward args."""
-    if isinstance(target, list) or (isinstance(target, Tensor) and target.dim() == 1 and target.numel() > 1):
-        target = target[i : i + 1]
-    if args is not None:
-        args = tuple(a[i : i + 1] if isinstance(a, Tensor) and a.dim() > 0 else a for a in fw._as_args(args))
+    target, args = fw.one_example(target, args, i)
     return straight_line(base[i : i + 1], x[i : i + 1]), target, args
 
 

@@ -114,7 +114,7 @@ def check_batch_size(internal_batch_size: Any) -> int | None:
     if internal_batch_size is None:
         return None
     if isinstance(internal_batch_size, bool) or not isinstance(internal_batch_size, numbers.Integral):
-        raise TypeError(f"internal_batch_size must be None or an int >= 1, got {internal_batch_size!r}")
+        raise TypeError(f"internal_batch_size must be None, an int >= 1 or 'auto', got {internal_batch_size!r}")
     if internal_batch_size < 1:
         raise ValueError(f"internal_batch_size must be >= 1, got {internal_batch_size}")
     return int(internal_batch_size)
@@ -136,6 +136,17 @@ def repeat_args(additional_forward_args: Any, times: int) -> Any:
         torch.cat([a] * times) if isinstance(a, Tensor) and a.dim() > 0 else a
         for a in _as_args(additional_forward_args)
     )
+
+
+def one_example(target: Target, additional_forward_args: Any, i: int) -> tuple[Target, Any]:
+    """The target and the additional forward args of example ``i`` alone (a batch of one)."""
+    if isinstance(target, list) or (isinstance(target, Tensor) and target.dim() == 1 and target.numel() > 1):
+        target = target[i : i + 1]
+    if additional_forward_args is not None:
+        additional_forward_args = tuple(
+            a[i : i + 1] if isinstance(a, Tensor) and a.dim() > 0 else a for a in _as_args(additional_forward_args)
+        )
+    return target, additional_forward_args
 
 
 def repeat_target(target: Target, times: int) -> Target:

@@ -17,7 +17,11 @@ from typing import Any
 from torch import Tensor
 
 from . import forward as fw
+from .adaptive import adaptive_integrated_gradients
+from .memory import resolve_batch_size
 from .paths import path_integrated_gradients, straight_line
+
+ADAPTIVE = "adaptive"
 
 
 def integrated_gradients(
@@ -28,8 +32,9 @@ def integrated_gradients(
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
     return_convergence_delta: bool = False,
+    tol: float = 0.01,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """IG of ``forward``'s ``target`` score at ``inputs`` relative to ``baselines`` x'.
 
@@ -40,14 +45,25 @@ def integrated_gradients(
     - ``target``: None, an int, a tuple, or a list / 1-D tensor with one class per example;
     - ``method``: ``riemann_left``, ``riemann_right``, ``riemann_middle``,
       ``riemann_trapezoid`` (the true trapezoid rule, weights summing to 1; Captum's
-      sum to (m-1)/m), or ``gausslegendre``;
+      sum to (m-1)/m), ``gausslegendre``, or ``adaptive``: at most ``n_steps`` gradient
+      evaluations, placed where the integrand changes, until the relative completeness
+      error is at most ``tol`` (see :mod:`iglib.adaptive`);
     - ``internal_batch_size``: at most this many examples per forward pass (at least one
-      step at a time); it bounds memory and never changes the result;
+      step at a time), or ``"auto"``: the most that fit the device's memory
+      (:mod:`iglib.memory`); it bounds memory and never changes the result;
     - returns attributions shaped like ``inputs``, and with ``return_convergence_delta``
       also delta = sum_i IG_i - (F(x) - F(x')), one value per example.
     """
     x = fw.as_inputs(inputs)
     x_base = fw.as_baselines(baselines, x)
+    if method == ADAPTIVE:
+        fw.check_model(forward, x)
+        n_steps = fw.check_steps(n_steps)
+        ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
+        attributions, delta, _ = adaptive_integrated_gradients(
+            forward, x, x_base, target, additional_forward_args, n_steps, tol, ibs
+        )
+        return (attributions, delta) if return_convergence_delta else attributions
     return path_integrated_gradients(
         forward,
         x,

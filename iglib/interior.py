@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from . import forward as fw
+from .memory import resolve_batch_size
 from .quadrature import alphas_and_weights
 
 
@@ -59,7 +60,7 @@ def interior_gradients(
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
 ) -> InteriorGradients:
     """Evaluate F and dF/dx at the ``n_steps`` nodes of ``method`` on x' + alpha (x - x'),
     and F at both ends. Same arguments as :func:`iglib.integrated_gradients`, whose result
@@ -69,7 +70,7 @@ def interior_gradients(
     x_base = fw.as_baselines(baselines, x).detach()
     fw.check_model(forward, x)
     n_steps = fw.check_steps(n_steps)
-    ibs = fw.check_batch_size(internal_batch_size)
+    ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
     n = x.shape[0]
     steps_per_chunk = n_steps if ibs is None else max(1, ibs // n)
     alphas, weights = (torch.as_tensor(a, dtype=torch.float64) for a in alphas_and_weights(method, n_steps))

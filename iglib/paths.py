@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from . import forward as fw
+from .memory import resolve_batch_size
 from .quadrature import alphas_and_weights
 
 Path = Union[Callable[[Tensor], Tensor], Tensor]
@@ -122,7 +123,7 @@ def path_integrated_gradients(
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
     return_convergence_delta: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """PathIG_i(x) = integral_0^1 dF(gamma(a))/d gamma_i * d gamma_i(a)/da da, by quadrature.
@@ -135,7 +136,7 @@ def path_integrated_gradients(
     x = fw.as_inputs(inputs)
     fw.check_model(forward, x)
     n_steps = fw.check_steps(n_steps)
-    ibs = fw.check_batch_size(internal_batch_size)
+    ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
     steps_per_chunk = n_steps if ibs is None else max(1, ibs // x.shape[0])
     if isinstance(path, Tensor):
         if path.dim() != x.dim() + 1 or path.shape[1:] != x.shape or path.shape[0] < 2:

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from .. import forward as fw
+from ..memory import resolve_batch_size
 
 
 def generator(seed: Any, device: torch.device) -> torch.Generator:
@@ -28,7 +29,7 @@ def gradients_at(
     """dF/dx at ``points`` [S, N, ...] (S samples of the N examples), at most
     ``internal_batch_size`` examples per forward pass (at least one sample of all N)."""
     s, n = points.shape[:2]
-    ibs = fw.check_batch_size(internal_batch_size)
+    ibs = resolve_batch_size(internal_batch_size, model, points[0], target, additional_forward_args)
     chunk = s if ibs is None else max(1, ibs // n)
     grads = []
     for start in range(0, s, chunk):

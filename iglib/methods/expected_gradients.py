@@ -48,7 +48,7 @@ def expected_gradients(
     additional_forward_args: Any = None,
     n_samples: int = 50,
     seed: int | None = None,
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
 ) -> Tensor:
     """Mean over ``n_samples`` draws (x'_k, alpha) of (x - x'_k) * dF/dx at x'_k + alpha (x - x'_k).
 

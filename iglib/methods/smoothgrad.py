@@ -26,7 +26,7 @@ def smoothgrad(
     n_samples: int = 50,
     stdev: float | Tensor | None = None,
     seed: int | None = None,
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
 ) -> Tensor:
     """Mean of dF/dx over ``n_samples`` copies x + N(0, stdev^2).
 
