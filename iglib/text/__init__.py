@@ -4,14 +4,18 @@
 - ``tokens``: the word tokenizer and the vocabulary;
 - ``questions``: WikiTableQuestions, each question labelled by its answer's type;
 - ``classifier``: the project's question classifier (a Kim-style CNN) and its training script;
-- ``render``: tokens coloured by their attribution (HTML and matplotlib).
+- ``render``: tokens coloured by their attribution (HTML and matplotlib);
+- ``translation``: the English-to-German Transformer, its training script and the source x output
+  attribution matrix; ``bleu``: corpus BLEU-4; ``alignment``: argmax alignments and their error rate.
 """
 # classifier (and the translation model) are imported on use: they are also run as `python -m`.
-from . import questions, render, tokens
+from . import alignment, bleu, questions, render, tokens
 from .attribution import embedding_integrated_gradients, token_attributions
 from .tokens import Vocab, detokenize, tokenize
 
 __all__ = [
+    "alignment",
+    "bleu",
     "Vocab",
     "detokenize",
     "embedding_integrated_gradients",
