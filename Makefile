@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test setup figures clean
+.PHONY: lab test setup figures benchmark clean
 
 setup: $(VENV)/.installed
 
@@ -22,6 +22,10 @@ test: setup
 # Re-run every notebook headless in place (IGLIB_MODE=fast|full), rewriting figures/ and outputs.
 figures: setup
 	$(BIN)/python -m iglib.runner
+
+# iglib against Captum on EfficientNet-Lite0: speed, accuracy per evaluation, memory (prints tables, writes JSON).
+benchmark: setup
+	$(BIN)/python benchmarks/ig_benchmark.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

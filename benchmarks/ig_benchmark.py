@@ -1,0 +1,268 @@
+"""iglib against Captum on EfficientNet-Lite0 (224x224), in one process, side by side.
+
+    python benchmarks/ig_benchmark.py [--mode fast|full] [--out benchmarks/results_<mode>_<device>.json]
+
+Prints four tables and writes them as JSON:
+
+1. speed: wall time of IG at equal n_steps and method for a batch of 1 and of 8 images,
+   iglib / Captum, and iglib against the floor (forward+backward passes of the bare model over
+   the same path points, at the same chunk size); repetitions alternate, medians are reported;
+2. accuracy per gradient evaluation: the relative completeness error |delta| / |F(x) - F(x')|
+   of every rule (and of method="adaptive") against the number of gradient evaluations, and
+   the per-feature error ||a - a_ref||_1 / ||a_ref||_1 against a 2000-step Gauss-Legendre
+   reference; then the evaluations each needs for 1%;
+3. peak memory against internal_batch_size (each setting in a fresh process);
+4. bfloat16 autocast against float32 (attribution error), with channels-last on CUDA.
+
+fast: 3 images, fewer repetitions (a laptop CPU, about 20 minutes); full: all 62 images.
+The same code runs on CUDA when present.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import iglib
+from iglib import data, imagenet, settings
+from iglib.adaptive import adaptive_integrated_gradients
+from iglib.quadrature import METHODS, alphas_and_weights
+
+ROOT = Path(__file__).resolve().parent
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def load(n_images: int, device: torch.device, channels_last: bool):
+    model = imagenet.load_classifier(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    names = imagenet.paper_images()[:n_images]
+    x = torch.cat([imagenet.preprocess(data.fetch(n)) for n in names]).to(device)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        target = model(x).argmax(-1)
+
+    def probabilities(v):
+        return model(v).softmax(-1)
+
+    return model, probabilities, names, x, target
+
+
+# ----------------------------------------------------------------------------------- 1. speed
+def speed(forward, x, target, n_steps: int, method: str, chunk: int, repeats: int, device) -> dict:
+    from captum.attr import IntegratedGradients
+
+    base = imagenet.black(x)
+    captum = IntegratedGradients(forward)
+
+    def run_iglib():
+        iglib.integrated_gradients(forward, x, base, target=target, n_steps=n_steps, method=method,
+                                   internal_batch_size=chunk)
+
+    def run_captum():
+        captum.attribute(x, base, target=target, n_steps=n_steps, method=method, internal_batch_size=chunk)
+
+    # the floor: the same points IG visits, through the bare model, chunk by chunk
+    alphas, _ = alphas_and_weights(method, n_steps)
+    points = torch.cat([base + float(a) * (x - base) for a in alphas])
+    targets = target.repeat(n_steps)
+
+    def run_floor():
+        for start in range(0, len(points), chunk):
+            p = points[start : start + chunk].detach().requires_grad_(True)
+            torch.autograd.grad(forward(p)[torch.arange(len(p)), targets[start : start + chunk]].sum(), p)
+
+    times = {"iglib": [], "captum": [], "floor": []}
+    for r in range(repeats + 1):  # the first round warms up and is dropped
+        for name, fn in (("iglib", run_iglib), ("captum", run_captum), ("floor", run_floor)):
+            sync(device)
+            start = time.perf_counter()
+            fn()
+            sync(device)
+            if r:
+                times[name].append(time.perf_counter() - start)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"batch": len(x), "n_steps": n_steps, "method": method, "chunk": chunk, "repeats": repeats,
+            "seconds": med, "iglib/captum": med["iglib"] / med["captum"], "iglib/floor": med["iglib"] / med["floor"]}
+
+
+# -------------------------------------------------------------------------------- 2. accuracy
+def accuracy(forward, x, target, steps: list[int], tols: list[float], reference_steps: int, chunk: int) -> dict:
+    rows = []
+    for i in range(len(x)):
+        xi, ti = x[i : i + 1], int(target[i])
+        base = imagenet.black(xi)
+        ref = iglib.integrated_gradients(forward, xi, base, target=ti, n_steps=reference_steps,
+                                         internal_batch_size=chunk)
+        with torch.no_grad():
+            rise = (forward(xi)[0, ti] - forward(base)[0, ti]).item()
+
+        def errors(a, delta):
+            return abs(delta) / abs(rise), ((a - ref).abs().sum() / ref.abs().sum()).item()
+
+        for method in METHODS:
+            for m in steps:
+                if method == "riemann_trapezoid" and m < 2:
+                    continue
+                a, d = iglib.integrated_gradients(forward, xi, base, target=ti, n_steps=m, method=method,
+                                                  internal_batch_size=chunk, return_convergence_delta=True)
+                completeness, feature = errors(a, d.item())
+                rows.append({"image": i, "rule": method, "evaluations": m, "completeness": completeness,
+                             "per_feature": feature})
+        for tol in tols:
+            a, d, used = adaptive_integrated_gradients(forward, xi, base, ti, None, n_steps=max(steps), tol=tol,
+                                                       internal_batch_size=chunk)
+            completeness, feature = errors(a, d.item())
+            rows.append({"image": i, "rule": f"adaptive tol={tol:g}", "evaluations": used[0],
+                         "completeness": completeness, "per_feature": feature})
+        print(f"  accuracy: image {i + 1}/{len(x)} done", file=sys.stderr, flush=True)
+    return {"reference_steps": reference_steps, "rows": rows}
+
+
+def needed(rows: list[dict], rule: str, image: int, level: float = 0.01) -> int | None:
+    """Fewest evaluations at which ``rule`` reaches ``level`` on ``image`` (None: not within the grid)."""
+    ok = [r["evaluations"] for r in rows if r["rule"] == rule and r["image"] == image and r["completeness"] <= level]
+    return min(ok) if ok else None
+
+
+# ---------------------------------------------------------------------------------- 3. memory
+MEMORY_CHILD = """
+import sys, torch, iglib
+from iglib import data, imagenet
+device = torch.device(sys.argv[1]); n_steps = int(sys.argv[2]); chunk = sys.argv[3]
+chunk = chunk if chunk == "auto" else int(chunk)
+model = imagenet.load_classifier(device)
+x = imagenet.preprocess(data.fetch(imagenet.paper_images()[0])).to(device)
+forward = lambda v: model(v).softmax(-1)
+if device.type == "cuda":
+    torch.cuda.reset_peak_memory_stats(device)
+iglib.integrated_gradients(forward, x, imagenet.black(x), target=554, n_steps=n_steps, internal_batch_size=chunk)
+if device.type == "cuda":
+    print(torch.cuda.max_memory_allocated(device))
+else:  # the process's own high-water mark (ru_maxrss would include the parent's, kept across exec)
+    status = open("/proc/self/status").read()
+    print(int(next(l.split()[1] for l in status.splitlines() if l.startswith("VmHWM:"))) * 1024)
+"""
+
+
+def memory(device: torch.device, n_steps: int, chunks: list) -> list[dict]:
+    rows = []
+    for chunk in chunks:
+        out = subprocess.run([sys.executable, "-c", MEMORY_CHILD, device.type, str(n_steps), str(chunk)],
+                             capture_output=True, text=True, check=True)
+        rows.append({"internal_batch_size": chunk, "peak_bytes": int(out.stdout.split()[-1])})
+    return rows
+
+
+# -------------------------------------------------------------------------------- 4. bfloat16
+def bfloat16(forward, x, target, n_steps: int, chunk: int, device) -> dict:
+    base = imagenet.black(x)
+    a32, d32 = iglib.integrated_gradients(forward, x, base, target=target, n_steps=n_steps,
+                                          internal_batch_size=chunk, return_convergence_delta=True)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        a16, _ = iglib.integrated_gradients(lambda v: forward(v).float(), x, base, target=target, n_steps=n_steps,
+                                            internal_batch_size=chunk, return_convergence_delta=True)
+    rel = ((a16.float() - a32).abs().flatten(1).sum(1) / a32.abs().flatten(1).sum(1)).tolist()
+    with torch.no_grad():
+        rise = forward(x)[torch.arange(len(x)), target] - forward(base)[torch.arange(len(x)), target]
+    d16 = a16.float().flatten(1).sum(1) - rise
+    return {"n_steps": n_steps, "relative_L1_error_bf16_vs_fp32": rel,
+            "completeness_fp32": (d32.abs() / rise.abs()).tolist(), "completeness_bf16": (d16.abs() / rise.abs()).tolist()}
+
+
+# ------------------------------------------------------------------------------------- report
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", choices=("fast", "full"), default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    if args.mode:
+        import os
+        os.environ["IGLIB_MODE"] = args.mode
+    mode, device = settings.mode(), settings.device()
+    pick = settings.pick
+    channels_last = device.type == "cuda"
+    model, forward, names, x, target = load(pick(fast=8, full=62), device, channels_last)
+    n_acc = pick(fast=3, full=62)
+    chunk = pick(fast=16, full=128)
+    result = {"mode": mode, "device": str(device), "machine": platform.processor() or platform.machine(),
+              "cpu_threads": torch.get_num_threads(), "torch": torch.__version__,
+              "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+
+    print(f"# iglib vs Captum, EfficientNet-Lite0, {device} ({mode} mode, {torch.get_num_threads()} threads)\n")
+    print("## 1. speed at equal n_steps (gausslegendre), medians of alternating repetitions")
+    print(f"{'batch':>5} {'n_steps':>7} {'chunk':>5} {'iglib s':>8} {'captum s':>9} {'floor s':>8} {'iglib/captum':>13} {'iglib/floor':>12}")
+    result["speed"] = []
+    for batch in (1, 8):
+        row = speed(forward, x[:batch], target[:batch], pick(fast=32, full=300) if batch == 1 else pick(fast=8, full=50),
+                    "gausslegendre", chunk, pick(fast=3, full=5), device)
+        result["speed"].append(row)
+        s = row["seconds"]
+        print(f"{batch:>5} {row['n_steps']:>7} {chunk:>5} {s['iglib']:>8.2f} {s['captum']:>9.2f} {s['floor']:>8.2f} "
+              f"{row['iglib/captum']:>13.3f} {row['iglib/floor']:>12.3f}", flush=True)
+
+    steps = pick(fast=[8, 16, 32, 64, 128], full=[8, 16, 32, 64, 128, 256, 512])
+    tols = [0.05, 0.02, 0.01, 0.005]
+    acc = accuracy(forward, x[:n_acc], target[:n_acc], steps, tols, 2000, chunk)
+    result["accuracy"] = acc
+    rows = acc["rows"]
+    print(f"\n## 2. accuracy per gradient evaluation ({n_acc} images; medians over images)")
+    print(f"{'rule':<22}" + "".join(f"{m:>9}" for m in steps) + "   (relative completeness error / per-feature L1 error)")
+    for rule in METHODS:
+        cells = []
+        for m in steps:
+            sel = [r for r in rows if r["rule"] == rule and r["evaluations"] == m]
+            cells.append(f"{statistics.median(r['completeness'] for r in sel):>9.2g}" if sel else f"{'-':>9}")
+        print(f"{rule:<22}" + "".join(cells))
+        cells = []
+        for m in steps:
+            sel = [r for r in rows if r["rule"] == rule and r["evaluations"] == m]
+            cells.append(f"{statistics.median(r['per_feature'] for r in sel):>9.2g}" if sel else f"{'-':>9}")
+        print(f"{'  per-feature':<22}" + "".join(cells))
+    print(f"\n{'adaptive':<22}{'evaluations':>12}{'completeness':>14}{'per-feature':>13}   (medians over images)")
+    for tol in tols:
+        sel = [r for r in rows if r["rule"] == f"adaptive tol={tol:g}"]
+        print(f"{f'tol={tol:g}':<22}{statistics.median(r['evaluations'] for r in sel):>12.0f}"
+              f"{statistics.median(r['completeness'] for r in sel):>14.2g}{statistics.median(r['per_feature'] for r in sel):>13.2g}")
+    gl = [needed(rows, "gausslegendre", i) for i in range(n_acc)]
+    ad = [needed(rows, "adaptive tol=0.01", i) for i in range(n_acc)]
+    ratios = [g / a for g, a in zip(gl, ad) if g and a]
+    result["evaluations_for_1_percent"] = {"gausslegendre": gl, "adaptive": ad, "ratios": ratios}
+    print(f"\nevaluations to reach 1% relative completeness error, per image: gausslegendre {gl} (None: more than "
+          f"{max(steps)}), adaptive {ad}; median ratio {statistics.median(ratios) if ratios else float('nan'):.2f}")
+
+    chunks = pick(fast=[1, 4, 16, 64, "auto"], full=[1, 16, 64, 256, "auto"])
+    result["memory"] = memory(device, 64, chunks)
+    print("\n## 3. peak memory, IG of one image with 64 steps (a fresh process each)")
+    print(f"{'internal_batch_size':>20} {'peak MB':>9}")
+    for r in result["memory"]:
+        print(f"{str(r['internal_batch_size']):>20} {r['peak_bytes'] / 2**20:>9.0f}")
+
+    bf = bfloat16(forward, x[:n_acc], target[:n_acc], pick(fast=32, full=300), chunk, device)
+    result["bfloat16"] = bf
+    print("\n## 4. bfloat16 autocast against float32 (per image)")
+    print("relative L1 error of the attributions:", [f"{e:.2g}" for e in bf["relative_L1_error_bf16_vs_fp32"]])
+    print("completeness error fp32:", [f"{e:.2g}" for e in bf["completeness_fp32"]],
+          " bf16:", [f"{e:.2g}" for e in bf["completeness_bf16"]])
+
+    out = Path(args.out) if args.out else ROOT / f"results_{mode}_{device.type}.json"
+    out.write_text(json.dumps(result, indent=1, default=float))
+    print(f"\nwritten: {out.relative_to(ROOT.parent) if out.is_relative_to(ROOT.parent) else out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
