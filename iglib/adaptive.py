@@ -35,14 +35,9 @@ INITIAL_INTERVALS = 4
 def _evaluate(forward: fw.Forward, x: Tensor, base: Tensor, alphas: list[float], target: fw.Target, args: Any,
               chunk: int) -> tuple[Tensor, Tensor]:
     """(x - x') * dF/dx and F at x' + alpha (x - x') for each alpha, in chunks of ``chunk`` points."""
-    grads, scores = [], []
-    for start in range(0, len(alphas), chunk):
-        a = torch.tensor(alphas[start : start + chunk], dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * (x.dim() - 1))
-        k = a.shape[0]
-        g, f = fw.gradients(forward, base + a * (x - base), fw.repeat_target(target, k), fw.repeat_args(args, k))
-        grads.append(g * (x - base))
-        scores.append(f)
-    return torch.cat(grads), torch.cat(scores)
+    a = torch.tensor(alphas, dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * x.dim())
+    grads, scores = fw.gradients_at(forward, base + a * (x - base), target, args, chunk)
+    return grads[:, 0] * (x - base), scores[:, 0]
 
 
 class Interval(NamedTuple):

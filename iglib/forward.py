@@ -237,3 +237,22 @@ def gradients(
     if grad is None:
         grad = torch.zeros_like(x)
     return grad.detach(), f.detach()
+
+
+def gradients_at(
+    forward: Forward, points: Tensor, target: Target = None, additional_forward_args: Any = None,
+    internal_batch_size: int | None = None,
+) -> tuple[Tensor, Tensor]:
+    """(dF/dx [S, N, ...], F [S, N]) at ``points`` [S, N, ...]: S points for each of the N examples,
+    at most ``internal_batch_size`` points per forward pass (at least one point of every example)."""
+    s, n = points.shape[:2]
+    chunk = s if internal_batch_size is None else max(1, internal_batch_size // n)
+    grads, scores = [], []
+    for start in range(0, s, chunk):
+        p = points[start : start + chunk]
+        k = p.shape[0]
+        g, f = gradients(forward, p.reshape((k * n,) + p.shape[2:]), repeat_target(target, k),
+                         repeat_args(additional_forward_args, k))
+        grads.append(g.reshape(p.shape))
+        scores.append(f.reshape(k, n))
+    return torch.cat(grads), torch.cat(scores)

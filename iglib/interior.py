@@ -72,19 +72,12 @@ def interior_gradients(
     n_steps = fw.check_steps(n_steps)
     ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
     n = x.shape[0]
-    steps_per_chunk = n_steps if ibs is None else max(1, ibs // n)
     alphas, weights = (torch.as_tensor(a, dtype=torch.float64) for a in alphas_and_weights(method, n_steps))
-    scores, grads = [], []
-    for start in range(0, n_steps, steps_per_chunk):
-        a = alphas[start : start + steps_per_chunk].to(x.device, x.dtype).reshape((-1,) + (1,) * x.dim())
-        k = a.shape[0]
-        points = (x_base + a * (x - x_base)).reshape((k * n,) + x.shape[1:])
-        g, f = fw.gradients(forward, points, fw.repeat_target(target, k), fw.repeat_args(additional_forward_args, k))
-        grads.append(g.reshape((k,) + x.shape))
-        scores.append(f.detach().reshape(k, n))
+    points = x_base + alphas.to(x.device, x.dtype).reshape((-1,) + (1,) * x.dim()) * (x - x_base)
+    grads, scores = fw.gradients_at(forward, points, target, additional_forward_args, ibs)
     with torch.no_grad():
         f = fw.scores(forward, torch.cat([x, x_base]), fw.repeat_target(target, 2), fw.repeat_args(additional_forward_args, 2))
-    return InteriorGradients(x, x_base, alphas, weights, torch.cat(scores), torch.cat(grads), f[n:], f[:n], method)
+    return InteriorGradients(x, x_base, alphas, weights, scores, grads, f[n:], f[:n], method)
 
 
 def saturation_alpha(alphas: Tensor | np.ndarray, scores: Tensor | np.ndarray, baseline_score: float = 0.0,

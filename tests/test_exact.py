@@ -11,14 +11,7 @@ from iglib.exact import breakpoints, exact_integrated_gradients
 from iglib.integrated_gradients import integrated_gradients
 
 
-
-@pytest.fixture(autouse=True, scope="module")
-def float64_by_default():
-    """This file checks exactness in float64; the default dtype is restored afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_module")
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -12,14 +12,7 @@ from iglib.paths import axis_parallel_path, path_integrated_gradients, shapley_v
 from iglib.quadrature import METHODS, alphas_and_weights
 
 
-
-@pytest.fixture(autouse=True)
-def float64_by_default():
-    """The closed forms and the Captum comparisons are checked in float64 (restored after each test)."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def tanh_net(seed=0, d_in=5, d_out=3):

@@ -20,14 +20,7 @@ from iglib.integrated_gradients import integrated_gradients
 from iglib.quadrature import METHODS
 
 
-
-@pytest.fixture(autouse=True, scope="module")
-def float64_by_default():
-    """This file checks exactness in float64; the default dtype is restored afterwards."""
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64_module")
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
 

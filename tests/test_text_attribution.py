@@ -10,12 +10,7 @@ from iglib.integrated_gradients import integrated_gradients
 from iglib.text import embedding_integrated_gradients, token_attributions
 
 
-@pytest.fixture(autouse=True)
-def float64_by_default():
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(previous)
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 class ConvClassifier(nn.Module):

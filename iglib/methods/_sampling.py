@@ -28,14 +28,5 @@ def gradients_at(
 ) -> Tensor:
     """dF/dx at ``points`` [S, N, ...] (S samples of the N examples), at most
     ``internal_batch_size`` examples per forward pass (at least one sample of all N)."""
-    s, n = points.shape[:2]
     ibs = resolve_batch_size(internal_batch_size, model, points[0], target, additional_forward_args)
-    chunk = s if ibs is None else max(1, ibs // n)
-    grads = []
-    for start in range(0, s, chunk):
-        p = points[start : start + chunk]
-        k = p.shape[0]
-        flat = p.reshape((k * n,) + p.shape[2:])
-        g, _ = fw.gradients(model, flat, fw.repeat_target(target, k), fw.repeat_args(additional_forward_args, k))
-        grads.append(g.reshape(p.shape))
-    return torch.cat(grads)
+    return fw.gradients_at(model, points, target, additional_forward_args, ibs)[0]

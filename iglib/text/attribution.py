@@ -102,7 +102,7 @@ def embedding_integrated_gradients(
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
     return_convergence_delta: bool = False,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """IG of ``model(ids, *additional_forward_args)``'s ``target`` score w.r.t. ``embedding``'s output.

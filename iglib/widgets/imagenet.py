@@ -13,20 +13,14 @@ from typing import Callable, Mapping, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from torch import Tensor
 
+from ..imagenet import to_image
 from ..integrated_gradients import integrated_gradients
 from ..interior import InteriorGradients
 from ..viz import attribution_mask, overlay, soft_window
 from . import SliderFigure, slider_figure
-
-
-def _display(x: Tensor) -> np.ndarray:
-    from ..imagenet import to_image
-
-    return to_image(x)
 
 
 def interior_gradients_widget(interior: InteriorGradients, names: Sequence[str], clip_percentile: float = 99.0) -> SliderFigure:
@@ -43,7 +37,7 @@ def interior_gradients_widget(interior: InteriorGradients, names: Sequence[str],
     base, top = interior.baseline_scores.cpu().numpy(), interior.input_scores.cpu().numpy()
     masks = [[attribution_mask(interior.gradients[k, j], clip_percentile) for k in range(len(alphas))]
              for j in range(len(names))]
-    images = [_display(interior.inputs[j]) for j in range(len(names))]
+    images = [to_image(interior.inputs[j]) for j in range(len(names))]
     options = [(f"{a:.3f}", k) for k, a in enumerate(alphas)]
 
     def draw(image: int, alpha: int) -> dict:
@@ -51,7 +45,7 @@ def interior_gradients_widget(interior: InteriorGradients, names: Sequence[str],
         a = float(alphas[k])
         point = interior.baselines[j] + a * (interior.inputs[j] - interior.baselines[j])
         fig, axes = plt.subplots(1, 4, figsize=(12, 3))
-        axes[0].imshow(_display(point))
+        axes[0].imshow(to_image(point))
         axes[0].set_title(f"scaled image, alpha = {a:.3f}")
         axes[1].imshow(soft_window(images[j], masks[j][k]))
         axes[1].set_title("gradient at the scaled image")
@@ -121,10 +115,10 @@ def explorer_widget(
         cls = ranked[image][target - 1]
         with torch.no_grad():
             f_base = float(forward(baseline_of(image, baseline))[0, cls])
-        picture = _display(images[image])
+        picture = to_image(images[image])
         mask = attribution_mask(a, clip_percentile)
         fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-        panels = [(picture, "image"), (_display(baseline_of(image, baseline)), f"baseline: {baseline}"),
+        panels = [(picture, "image"), (to_image(baseline_of(image, baseline)), f"baseline: {baseline}"),
                   (soft_window(picture, mask), "IG (soft window)"), (overlay(picture, mask), "IG (overlay)")]
         for ax, (p, title) in zip(axes, panels):
             ax.imshow(p)
