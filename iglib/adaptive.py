@@ -8,13 +8,20 @@ value of the integral of dF/dalpha there is known from two scores:
     r_[a,b] = sum_i (x_i - x'_i) * S_[a,b](dF/dx_i)  -  (F(gamma(b)) - F(gamma(a))),
 
 where S_[a,b] is Simpson's rule on a, (a+b)/2, b, and every gradient evaluation returns the
-score at its point too. Start with 4 intervals (9 evaluations); then repeatedly bisect the
-intervals with the largest |r| (those holding half the total), two new evaluations each,
-until
+score at its point too. Completeness alone can hide per-feature error (errors of opposite sign
+cancel in the sum over features), so each interval also carries the classical adaptive-Simpson
+estimate of its per-feature error, the L1 norm over features of Simpson minus the trapezoid
+rule on the same three points:
+
+    e_[a,b] = sum_i |(x_i - x'_i) * (S_[a,b] - T_[a,b])(dF/dx_i)|.
+
+Start with 4 intervals (9 evaluations). Then, each round, rank the intervals by their share
+of both errors, |r| / sum |r| + e / sum e, and bisect the first few, until they hold
+``SHARE`` of that total (two new evaluations each), until
 
     estimate(r) <= tol * |F(x) - F(x')|      (so the relative completeness error is at most tol)
 
-or ``n_steps`` evaluations are spent, where the estimate is max(|sum r|, sqrt(sum r^2)): the
+or ``n_steps`` evaluations are spent. The estimate is max(|sum r|, sqrt(sum r^2)): the
 completeness error itself, but never less than the intervals' errors would add up to if they
 were independent, so that errors of opposite sign cannot hide each other by luck. (On a ReLU
 network the integrand is piecewise constant at a fine scale, so the residuals do behave like
@@ -30,6 +37,7 @@ from torch import Tensor
 from . import forward as fw
 
 INITIAL_INTERVALS = 4
+SHARE = 0.3  # each round bisects the worst intervals holding this share of the error (few, but more than one)
 
 
 def _evaluate(forward: fw.Forward, x: Tensor, base: Tensor, alphas: list[float], target: fw.Target, args: Any,
@@ -51,6 +59,13 @@ class Interval(NamedTuple):
     def simpson(self) -> Tensor:
         return (self.b - self.a) / 6 * (self.h[0] + 4 * self.h[1] + self.h[2])
 
+    def trapezoid(self) -> Tensor:
+        return (self.b - self.a) / 4 * (self.h[0] + 2 * self.h[1] + self.h[2])
+
+    def feature_error(self) -> float:
+        """e = sum_i |S - T|: the per-feature error estimate of Simpson's rule on this interval."""
+        return (self.simpson() - self.trapezoid()).abs().sum().item()
+
     def residual(self) -> float:
         """sum_i S_[a,b] - (F(b) - F(a)): this interval's share of the completeness error."""
         return self.simpson().sum().item() - (self.f[2] - self.f[0]).item()
@@ -71,15 +86,21 @@ def _estimate(residuals: list[float]) -> float:
     return max(abs(sum(residuals)), sum(r * r for r in residuals) ** 0.5)
 
 
-def _to_split(residuals: list[float], room: int) -> list[int]:
-    """The intervals with the largest |r| that together hold half of sum |r| (at most ``room``)."""
-    errors = [abs(r) for r in residuals]
+def _to_split(intervals: list[Interval], residuals: list[float], room: int) -> list[int]:
+    """The intervals with the largest share |r| / sum |r| + e / sum e that together hold ``SHARE``
+    of the total (at least one, at most ``room``)."""
+    def shares(values: list[float]) -> list[float]:
+        total = sum(values)
+        return [v / total if total > 0 else 0.0 for v in values]
+
+    errors = [a + b for a, b in zip(shares([abs(r) for r in residuals]),
+                                    shares([iv.feature_error() for iv in intervals]))]
     order = sorted(range(len(errors)), key=lambda k: -errors[k])
-    chosen, covered, half = [], 0.0, sum(errors) / 2
+    chosen, covered = [], 0.0
     for k in order[:room]:
         chosen.append(k)
         covered += errors[k]
-        if covered >= half:
+        if covered >= SHARE * sum(errors):
             break
     return chosen
 
@@ -95,7 +116,7 @@ def _one_example(forward: fw.Forward, x: Tensor, base: Tensor, target: fw.Target
     allowed = tol * abs(f[-1] - f[0]).item()
     errors = [iv.residual() for iv in intervals]
     while _estimate(errors) > allowed and used + 2 <= budget:
-        split = _to_split(errors, (budget - used) // 2)
+        split = _to_split(intervals, errors, (budget - used) // 2)
         h, f_new = _evaluate(forward, x, base, [q for k in split for q in intervals[k].quarters()], target, args, chunk)
         used += 2 * len(split)
         halves = {k: intervals[k].halves(h[2 * j : 2 * j + 2], f_new[2 * j : 2 * j + 2]) for j, k in enumerate(split)}

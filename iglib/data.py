@@ -6,6 +6,8 @@ address recorded in ``data_sources.json`` with its sha256. :func:`fetch` looks f
 1. in ``IGLIB_DATA_DIR`` (a read-only folder that already holds the files under these names),
 2. in the user cache (``IGLIB_CACHE_DIR``, default ``~/.cache/iglib``),
 3. else downloads it from its address into the cache, and verifies the sha256.
+
+``python -m iglib.data`` fetches every file into the cache at once, for working offline later.
 """
 from __future__ import annotations
 
@@ -43,8 +45,9 @@ def sha256(path: Path) -> str:
 
 def _offline_help(name: str) -> str:
     return (
-        f"To work offline, copy {name!r} (from a machine with internet, or from the collection's data "
-        "mirror) into a folder under that same relative name and set IGLIB_DATA_DIR to that folder."
+        f"To work offline, run `python -m iglib.data` once while online (it fills the cache), or copy {name!r} "
+        "(from a machine with internet, or from the collection's data mirror) into a folder under that same "
+        "relative name and set IGLIB_DATA_DIR to that folder."
     )
 
 
@@ -98,3 +101,24 @@ def fetch(name: str) -> Path:
         path.unlink()  # corrupt or truncated: fetch it again
     _download(name, entry, path)
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m iglib.data [NAME_PREFIX ...]``: fetch every file (or those whose name starts with a
+    prefix) into the cache now, while online, so the notebooks run offline later; prints what it has."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("prefixes", nargs="*", help='e.g. "ig-images/" (default: every file)')
+    args = parser.parse_args(argv)
+    names = [n for n in sources() if not args.prefixes or n.startswith(tuple(args.prefixes))]
+    if not names:
+        parser.error(f"no data file starts with {args.prefixes}; names look like {list(sources())[:3]}")
+    for k, name in enumerate(names, 1):
+        print(f"[{k}/{len(names)}] {name} -> {fetch(name)}", flush=True)
+    print(f"all {len(names)} files present and sha256-checked")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,8 +3,10 @@
     python -m iglib.runner [--mode fast|full] [notebooks/NN_slug.ipynb ...]
 
 Each notebook runs top to bottom in a fresh kernel (so its execution counts are 1..N),
-its outputs are written back into the file, and its figures into ``figures/``. Progress is
-printed per notebook and per cell; at the end, a table of run times.
+its outputs are written back into the file, and its figures into ``figures/`` (or
+``IGLIB_FIGURES_DIR``). Progress is printed per notebook and per cell; at the end, a table of
+run times and of the figures each notebook wrote. Progress bars inside the notebooks are off
+(``IGLIB_PROGRESS=0``), so the committed outputs hold none.
 """
 from __future__ import annotations
 
@@ -27,6 +29,12 @@ def notebooks(paths: list[str] | None = None) -> list[Path]:
     return sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
+def _figures() -> dict[Path, int]:
+    from .viz import figures_dir
+
+    return {p: p.stat().st_mtime_ns for p in figures_dir().rglob("*.png")}
+
+
 def run(path: Path, mode: str, timeout: int = 1800) -> float:
     """Execute ``path`` in place with ``IGLIB_MODE=mode``; returns the seconds it took."""
     nb = nbformat.read(path, as_version=4)
@@ -40,6 +48,7 @@ def run(path: Path, mode: str, timeout: int = 1800) -> float:
             print(f"\r  {path.name}: cell {done}/{n_code}", end="", flush=True)
 
     os.environ["IGLIB_MODE"] = mode
+    os.environ["IGLIB_PROGRESS"] = "0"  # no tqdm bars in the committed outputs (see iglib.progress)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
         on_cell_executed=progress,
@@ -62,12 +71,16 @@ def main(argv: list[str] | None = None) -> int:
     mode = args.mode or default_mode()
     paths = notebooks(args.paths)
     print(f"running {len(paths)} notebooks in {mode} mode")
-    times = {p.name: run(p, mode) for p in paths}
+    times, written = {}, {}
+    for p in paths:
+        before = _figures()
+        times[p.name] = run(p, mode)
+        written[p.name] = sum(before.get(f) != t for f, t in _figures().items())
     width = max(map(len, times))
-    print(f"\n{'notebook'.ljust(width)}  seconds ({mode})")
+    print(f"\n{'notebook'.ljust(width)}  seconds ({mode})  figures written")
     for name, seconds in times.items():
-        print(f"{name.ljust(width)}  {seconds:8.1f}")
-    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}")
+        print(f"{name.ljust(width)}  {seconds:8.1f}  {written[name]:>15}")
+    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}  {sum(written.values()):>15}")
     return 0
 
 

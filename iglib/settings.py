@@ -23,6 +23,12 @@ def mode() -> str:
         return "full" if torch.cuda.is_available() else "fast"
     if value not in MODES:
         raise ValueError(f"IGLIB_MODE must be 'fast' or 'full', got {value!r}")
+    if value == "full" and not torch.cuda.is_available() and os.environ.get("IGLIB_FULL_ON_CPU") != "1":
+        raise RuntimeError(
+            "IGLIB_MODE=full is the paper-scale run (all 62 images, 300 steps, the larger text models) and "
+            "expects a CUDA GPU, but torch sees none (torch.cuda.is_available() is False). Fix: unset IGLIB_MODE "
+            "or set IGLIB_MODE=fast for the laptop-sized run, or set IGLIB_FULL_ON_CPU=1 to run full mode on "
+            "this CPU anyway (hours, not minutes).")
     return value
 
 

@@ -66,3 +66,17 @@ def test_arguments_are_checked():
         iglib.integrated_gradients(model, x, target=0, method="adaptive", tol=0)
     with pytest.raises(ValueError, match="n_steps must be >= 3 for method='adaptive'"):
         iglib.integrated_gradients(model, x, target=0, method="adaptive", n_steps=2)
+
+
+def test_the_split_weighs_per_feature_error_as_well_as_completeness(float64):
+    """An interval whose errors cancel in the sum over features (r = 0) but not per feature is refined first."""
+    from iglib.adaptive import Interval, _to_split
+
+    zero = torch.zeros(3)
+    cancelling = Interval(0.0, 0.5, torch.tensor([[0.0, 0.0], [1.0, -1.0], [0.0, 0.0]]), zero)  # r = 0, e > 0
+    constant = torch.ones(3, 2) / 2                                                          # e = 0 (Simpson = trapezoid)
+    off = [Interval(0.5, 0.75, constant, zero), Interval(0.75, 1.0, constant, zero)]           # r = 0.25 each
+    intervals = [*off[:1], cancelling, off[1]]
+    residuals = [iv.residual() for iv in intervals]
+    assert residuals == pytest.approx([0.25, 0.0, 0.25]) and cancelling.feature_error() > 0
+    assert _to_split(intervals, residuals, room=10) == [1]

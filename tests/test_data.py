@@ -100,3 +100,16 @@ def test_download_with_wrong_sha256_is_not_kept(monkeypatch, tmp_path):
 def test_unknown_name():
     with pytest.raises(ValueError, match="unknown data file 'ig-images/nope.jpg'"):
         data.fetch("ig-images/nope.jpg")
+
+
+@pytest.mark.skipif(not MIRROR.is_dir(), reason="the data mirror is not beside the project")
+def test_prefetch_command_fetches_by_prefix_and_names_a_bad_one(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("IGLIB_DATA_DIR", str(MIRROR))
+    monkeypatch.setenv("IGLIB_CACHE_DIR", str(tmp_path))
+    assert data.main(["imagenet-labels/"]) == 0
+    out = capsys.readouterr().out
+    labels = [n for n in data.sources() if n.startswith("imagenet-labels/")]
+    assert f"all {len(labels)} files present and sha256-checked" in out and NAME in out
+    with pytest.raises(SystemExit):
+        data.main(["no-such-folder/"])
+    assert "no data file starts with ['no-such-folder/']" in capsys.readouterr().err

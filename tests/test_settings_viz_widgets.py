@@ -14,6 +14,7 @@ matplotlib.use("Agg")
 
 
 def test_mode_reads_the_environment(monkeypatch):
+    monkeypatch.setenv("IGLIB_FULL_ON_CPU", "1")
     monkeypatch.setenv("IGLIB_MODE", "full")
     assert settings.mode() == "full" and settings.pick(fast=1, full=2) == 2
     monkeypatch.setenv("IGLIB_MODE", "FAST")
@@ -23,6 +24,16 @@ def test_mode_reads_the_environment(monkeypatch):
     monkeypatch.setenv("IGLIB_MODE", "turbo")
     with pytest.raises(ValueError, match="IGLIB_MODE must be 'fast' or 'full', got 'turbo'"):
         settings.mode()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the message is for machines without a GPU")
+def test_full_mode_without_a_gpu_says_how_to_fix_it(monkeypatch):
+    monkeypatch.delenv("IGLIB_FULL_ON_CPU", raising=False)
+    monkeypatch.setenv("IGLIB_MODE", "full")
+    with pytest.raises(RuntimeError, match="expects a CUDA GPU.*IGLIB_MODE=fast.*IGLIB_FULL_ON_CPU=1"):
+        settings.pick(fast=1, full=2)
+    monkeypatch.setenv("IGLIB_FULL_ON_CPU", "1")
+    assert settings.pick(fast=1, full=2) == 2
 
 
 def test_device_is_cuda_only_when_present():

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import data, settings
+from ..progress import progress
 from . import questions as qs
 from .tokens import Vocab, tokenize
 
@@ -166,7 +167,7 @@ def train(config: TrainConfig, train_set: qs.Questions | None = None, heldout: q
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     order = torch.Generator().manual_seed(config.seed)
     losses: list[float] = []
-    for epoch in range(config.epochs):
+    for epoch in progress(range(config.epochs), desc="training", unit="epoch"):
         model.train()
         epoch_losses = []
         for batch in torch.randperm(len(x), generator=order).split(config.batch_size):

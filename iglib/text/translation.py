@@ -40,6 +40,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .. import data, settings
+from ..progress import progress
 from . import bleu
 from .attribution import embedding_integrated_gradients
 from .tokens import Vocab, tokenize
@@ -297,7 +298,7 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
     order = torch.Generator().manual_seed(config.seed)
     losses: list[float] = []
-    for epoch in range(config.epochs):
+    for epoch in progress(range(config.epochs), desc="training", unit="epoch"):
         model.train()
         epoch_losses = []
         for batch in _length_buckets(torch.randperm(len(x), generator=order), x_len, config.batch_size, order):

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..progress import progress
 from .attribution import embedding_integrated_gradients
 
 Phrase = tuple[str, ...]
@@ -56,21 +57,21 @@ def token_scores(model: nn.Module, embedding: nn.Embedding, ids: Sequence[Sequen
     scores: list[np.ndarray | None] = [None] * len(ids)
     chosen = np.zeros(len(ids), dtype=np.int64)
     deltas = np.zeros(len(ids), dtype=np.float64)
-    for length in sorted(by_length):
-        for chunk in torch.tensor(by_length[length]).split(batch_size):
-            x = torch.tensor([list(ids[i]) for i in chunk.tolist()], dtype=torch.long, device=device)
-            if targets is None:
-                with torch.no_grad():
-                    t = model(x).argmax(1)
-            else:
-                t = torch.tensor([targets[i] for i in chunk.tolist()], dtype=torch.long, device=device)
-            a, delta = embedding_integrated_gradients(model, embedding, x, target=t, n_steps=n_steps,
-                                                      method=method, return_convergence_delta=True)
-            a = a.sum(-1).detach().double().cpu().numpy()
-            for row, i in enumerate(chunk.tolist()):
-                scores[i] = a[row]
-            chosen[chunk.numpy()] = t.cpu().numpy()
-            deltas[chunk.numpy()] = delta.detach().double().cpu().numpy()
+    chunks = [chunk for length in sorted(by_length) for chunk in torch.tensor(by_length[length]).split(batch_size)]
+    for chunk in progress(chunks, desc="IG per question", unit="batch"):
+        x = torch.tensor([list(ids[i]) for i in chunk.tolist()], dtype=torch.long, device=device)
+        if targets is None:
+            with torch.no_grad():
+                t = model(x).argmax(1)
+        else:
+            t = torch.tensor([targets[i] for i in chunk.tolist()], dtype=torch.long, device=device)
+        a, delta = embedding_integrated_gradients(model, embedding, x, target=t, n_steps=n_steps,
+                                                  method=method, return_convergence_delta=True)
+        a = a.sum(-1).detach().double().cpu().numpy()
+        for row, i in enumerate(chunk.tolist()):
+            scores[i] = a[row]
+        chosen[chunk.numpy()] = t.cpu().numpy()
+        deltas[chunk.numpy()] = delta.detach().double().cpu().numpy()
     return scores, chosen, deltas  # type: ignore[return-value]
 
 
