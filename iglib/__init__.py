@@ -8,6 +8,8 @@
 - ``interior_gradients``: F and dF/dx along IG's path (saturation, and IG from the same evaluations).
 - ``axioms``: executable checks; ``toys``: the paper's counterexample networks.
 - ``baselines``: image baselines; ``imagenet``: the ImageNet classifier and its images.
+- ``lime``, ``surrogate`` (imported on demand, they need scikit-learn): the model-agnostic
+  methods set beside IG in notebook 11.
 """
 from . import axioms, baselines, data, imagenet, quadrature, settings, toys, viz
 from .exact import breakpoints, exact_integrated_gradients

@@ -1,0 +1,362 @@
+"""LIME (Ribeiro, Singh and Guestrin, "Why should I trust you?", KDD 2016), tabular and image.
+
+LIME explains F at x by a linear model g fitted to F on perturbed samples z around x, each
+weighted by its closeness to x:
+
+    g = argmin_g  sum_z pi_x(z) (F(z) - g(z'))^2 + Omega(g),     pi_x(z) = exp(-d(x, z)^2 / sigma^2),
+
+where z' is z in the interpretable representation, d a distance and sigma the kernel width.
+Here Omega(g) = ``alpha`` ||w||^2 (scikit-learn's ``Ridge``, as in the ``lime`` package;
+``alpha=0`` is plain weighted least squares). The ``lime`` package takes the square root of
+this kernel, sqrt(exp(-d^2 / w^2)) = exp(-d^2 / (2 w^2)): its width w is sigma / sqrt(2) here.
+
+- Tabular (:func:`lime_tabular`): z = x + s * e, e ~ N(0, I) (s = ``scale``, one number per
+  feature, e.g. the training standard deviations; the first sample is x itself); z' = (z - x) / s;
+  d = ||z'||_2, the Euclidean distance in units of s; sigma defaults to 0.75 sqrt(n_features)
+  (the ``lime`` package's default). The fitted slopes w_i estimate dF/dx_i, averaged over the
+  kernel's neighbourhood; read as an attribution of F(x) - F(x') they are w_i (x_i - x'_i).
+- Images (:func:`lime_image`): z' in {0, 1}^K switches K superpixels on (the image) or off (the
+  baseline x', e.g. black); the first sample is all on; d = cosine distance between z' and the
+  all-ones vector, 1 - sqrt(|z'| / K); sigma defaults to 0.25 (the ``lime`` package's). The K
+  weights say how much switching each superpixel on raises F. Superpixels come from
+  scikit-image (:func:`superpixels`, SLIC).
+
+Every call counts its model evaluations (``evaluations``: examples passed through the model).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from . import forward as fw
+
+TABULAR_WIDTH = 0.75  # sigma = 0.75 sqrt(n_features), the lime package's default for tables
+IMAGE_WIDTH = 0.25  # sigma on the cosine distance, the lime package's default for images
+
+
+# ---------------------------------------------------------------- the pieces LIME is made of
+def exponential_kernel(distances: np.ndarray, kernel_width: float) -> np.ndarray:
+    """pi(z) = exp(-d(x, z)^2 / sigma^2) with sigma = ``kernel_width``."""
+    return np.exp(-np.square(distances) / kernel_width**2)
+
+
+def weighted_linear_fit(
+    features: np.ndarray, outputs: np.ndarray, weights: np.ndarray, alpha: float = 1.0
+) -> tuple[np.ndarray, float, float]:
+    """(w, b, weighted R^2) of g(z') = w . z' + b minimising sum pi (F - g)^2 + alpha ||w||^2.
+
+    scikit-learn's ``Ridge`` (``LinearRegression`` for ``alpha=0``) with ``sample_weight=weights``;
+    the R^2 is the fit's on its own weighted samples (what the ``lime`` package calls ``score``).
+    """
+    from sklearn.linear_model import LinearRegression, Ridge
+
+    model = LinearRegression() if alpha == 0 else Ridge(alpha=alpha)
+    model.fit(features, outputs, sample_weight=weights)
+    return model.coef_.copy(), float(model.intercept_), float(model.score(features, outputs, sample_weight=weights))
+
+
+def effective_samples(weights: Tensor | np.ndarray) -> Tensor:
+    """Kish's effective sample size (sum pi)^2 / sum pi^2 per row: how many samples the fit really uses."""
+    w = torch.as_tensor(weights, dtype=torch.float64)
+    return w.sum(-1) ** 2 / (w**2).sum(-1)
+
+
+def _check_positive(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def _check_alpha(alpha: Any) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha >= 0:
+        raise ValueError(f"alpha (the ridge penalty) must be a number >= 0, got {alpha!r}")
+    return float(alpha)
+
+
+def _generator(seed: Any) -> torch.Generator:
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, ()).item())
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be None or an int, got {seed!r}")
+    return torch.Generator().manual_seed(int(seed))
+
+
+def _scores_in_batches(
+    forward: fw.Forward, points: Tensor, target: fw.Target, args: Any, internal_batch_size: int | None
+) -> Tensor:
+    """F at ``points`` [S, ...] (one example's samples), at most ``internal_batch_size`` per pass."""
+    chunk = len(points) if internal_batch_size is None else internal_batch_size
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(points), chunk):
+            p = points[start : start + chunk]
+            out.append(fw.scores(forward, p, fw.repeat_target(target, len(p)), fw.repeat_args(args, len(p))))
+    return torch.cat(out)
+
+
+@dataclass
+class LocalLinearModel:
+    """LIME's fitted g for each example: ``coefficients`` (tabular: slopes shaped like the inputs;
+    images: one weight per superpixel, [N, K]), ``intercept`` [N], the weighted R^2 ``score`` [N],
+    the ``effective_samples`` [N] of the kernel weights, and ``evaluations``: examples the model
+    was run on, all examples together (``n_samples`` per example)."""
+
+    coefficients: Tensor
+    intercept: Tensor
+    score: Tensor
+    effective_samples: Tensor
+    evaluations: int
+
+
+# ---------------------------------------------------------------- tabular
+def lime_tabular(
+    forward: fw.Forward,
+    inputs: Tensor,
+    baselines: Any = None,
+    target: fw.Target = None,
+    additional_forward_args: Any = None,
+    n_samples: int = 1000,
+    kernel_width: float | None = None,
+    scale: float | Tensor = 1.0,
+    alpha: float = 1.0,
+    multiply_by_inputs: bool = True,
+    seed: int | None = None,
+    internal_batch_size: int | None = None,
+    return_fit: bool = False,
+) -> Tensor | tuple[Tensor, LocalLinearModel]:
+    """Tabular LIME of ``forward``'s ``target`` score at each example of ``inputs``.
+
+    For each example x: ``n_samples`` points z = x + scale * e (the first is x), weights
+    pi(z) = exp(-||(z - x) / scale||^2 / sigma^2) with sigma = ``kernel_width`` (default
+    0.75 sqrt(n_features)), and a weighted ridge fit (penalty ``alpha``) of F(z) on (z - x) / scale.
+    The slopes w (per unit of each input) are LIME's explanation. Returns w * (x - x') shaped
+    like ``inputs`` (the local model's change from the baseline x', in F's units, comparable to IG),
+    or w itself with ``multiply_by_inputs=False``. ``baselines``: None (zeros), a number or a
+    tensor broadcastable to ``inputs``. ``seed`` makes the samples reproducible (the same seed
+    gives the same samples for every kernel width). With ``return_fit``, also the
+    :class:`LocalLinearModel` (slopes, intercept, R^2, evaluations).
+    """
+    x = fw.as_inputs(inputs)
+    x_base = fw.as_baselines(baselines, x)
+    fw.check_model(forward, x)
+    n_samples = fw.check_steps(n_samples, "n_samples")
+    internal_batch_size = fw.check_batch_size(internal_batch_size)
+    alpha = _check_alpha(alpha)
+    n_features = x[0].numel()
+    sigma = TABULAR_WIDTH * math.sqrt(n_features) if kernel_width is None else _check_positive(kernel_width, "kernel_width")
+    s = fw.as_baselines(scale, x[:1], name="scale")[0].reshape(-1).detach().cpu().to(torch.float64)
+    if not (s > 0).all():
+        raise ValueError("scale must be > 0 for every feature (it is the standard deviation of the samples)")
+    g = _generator(seed)
+    slopes, intercepts, r2, n_eff = [], [], [], []
+    for i in range(len(x)):
+        target_i, args_i = fw.one_example(target, additional_forward_args, i)
+        e = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
+        e[0] = 0.0  # the first sample is x itself
+        offsets = e * s
+        z = x[i].detach().reshape(1, -1).cpu().to(torch.float64) + offsets
+        points = z.to(x.dtype).to(x.device).reshape((n_samples,) + x.shape[1:])
+        f = _scores_in_batches(forward, points, target_i, args_i, internal_batch_size)
+        weights = exponential_kernel(e.norm(dim=1).numpy(), sigma)
+        w, b, score = weighted_linear_fit(e.numpy(), f.detach().cpu().to(torch.float64).numpy(), weights, alpha)
+        slopes.append(torch.from_numpy(w) / s)
+        intercepts.append(b)
+        r2.append(score)
+        n_eff.append(effective_samples(weights))
+    coefficients = torch.stack(slopes).reshape(x.shape).to(x.dtype).to(x.device)
+    attributions = coefficients * (x.detach() - x_base) if multiply_by_inputs else coefficients.clone()
+    if not return_fit:
+        return attributions
+    fit = LocalLinearModel(coefficients, torch.tensor(intercepts, dtype=torch.float64), torch.tensor(r2, dtype=torch.float64),
+                           torch.stack(n_eff), n_samples * len(x))
+    return attributions, fit
+
+
+# ---------------------------------------------------------------- images
+def superpixels(image: np.ndarray | Tensor, n_segments: int = 50, compactness: float = 10.0, sigma: float = 1.0) -> np.ndarray:
+    """SLIC superpixels of an RGB image [H, W, 3] with values in [0, 1]: labels [H, W], 0..K-1.
+
+    ``skimage.segmentation.slic`` (deterministic); K is close to ``n_segments``, not equal.
+    """
+    from skimage.segmentation import slic
+
+    im = np.asarray(image.detach().cpu() if isinstance(image, Tensor) else image, dtype=np.float64)
+    if im.ndim != 3 or im.shape[-1] != 3:
+        raise ValueError(f"image must be RGB [H, W, 3] with values in [0, 1], got shape {im.shape}")
+    labels = slic(im, n_segments=n_segments, compactness=compactness, sigma=sigma, start_label=0)
+    return np.unique(labels, return_inverse=True)[1].reshape(labels.shape)
+
+
+def _segment_maps(segments: Any, x: Tensor) -> Tensor:
+    """The segment map of every example as long [N, H, W] with labels 0..K_n - 1."""
+    seg = torch.as_tensor(np.asarray(segments.cpu() if isinstance(segments, Tensor) else segments))
+    if seg.is_floating_point() or seg.dtype == torch.bool:
+        raise TypeError(f"segments must hold integer superpixel labels, got dtype {seg.dtype}")
+    if seg.dim() == 2:
+        seg = seg.expand(len(x), *seg.shape)
+    if seg.dim() != 3 or seg.shape[0] != len(x) or tuple(seg.shape[1:]) != tuple(x.shape[-2:]):
+        raise ValueError(
+            f"segments must be [H, W] or [N, H, W] matching the inputs' {tuple(x.shape)} (labels per pixel), "
+            f"got shape {tuple(seg.shape)}"
+        )
+    return torch.stack([torch.unique(s, return_inverse=True)[1] for s in seg]).long()
+
+
+@dataclass
+class LimeImage:
+    """LIME for images: ``weights`` [N, K] (one per superpixel; examples with fewer superpixels
+    are padded with 0), the ``segments`` [N, H, W] they refer to, and the fit
+    (``intercept``, ``score``, ``effective_samples`` [N], ``evaluations``)."""
+
+    weights: Tensor
+    segments: Tensor
+    intercept: Tensor
+    score: Tensor
+    effective_samples: Tensor
+    evaluations: int
+
+    def paint(self) -> Tensor:
+        """Each pixel gets its superpixel's weight: [N, H, W]."""
+        return paint(self.weights, self.segments)
+
+    def top(self, k: int, example: int = 0) -> list[int]:
+        """The ``k`` superpixels with the largest weights (most positive first)."""
+        n = int(self.segments[example].max()) + 1
+        return torch.argsort(self.weights[example, :n], descending=True, stable=True)[:k].tolist()
+
+
+def paint(weights: Tensor, segments: Tensor) -> Tensor:
+    """Per-superpixel values [N, K] painted back onto the pixels of ``segments`` [N, H, W]."""
+    if weights.dim() == 1:
+        weights, segments = weights[None], segments[None]
+    return torch.stack([w[s] for w, s in zip(weights, segments.long())])
+
+
+def lime_image(
+    forward: fw.Forward,
+    inputs: Tensor,
+    segments: Any,
+    baselines: Any = None,
+    target: fw.Target = None,
+    additional_forward_args: Any = None,
+    n_samples: int = 1000,
+    kernel_width: float = IMAGE_WIDTH,
+    alpha: float = 1.0,
+    seed: int | None = None,
+    internal_batch_size: int | None = None,
+) -> LimeImage:
+    """Image LIME of ``forward``'s ``target`` score for each image of ``inputs`` [N, C, H, W].
+
+    ``segments``: superpixel labels [H, W] (shared) or [N, H, W], e.g. from :func:`superpixels`.
+    Each of ``n_samples`` masks z' in {0, 1}^K (the first all ones, the others each superpixel on
+    with probability 1/2) gives the image x' + z'[segments] * (x - x'): superpixels switched off
+    show ``baselines`` (None: zeros in the model's input space; pass the black image for the
+    paper's baseline). Weights pi = exp(-d^2 / sigma^2), d = 1 - sqrt(|z'| / K) (cosine distance
+    to all-on), sigma = ``kernel_width``; weighted ridge fit (penalty ``alpha``) of F on z'.
+    """
+    x = fw.as_inputs(inputs)
+    x_base = fw.as_baselines(baselines, x)
+    fw.check_model(forward, x)
+    if x.dim() < 3:
+        raise ValueError(f"inputs must be images [N, C, H, W] (or [N, H, W]), got shape {tuple(x.shape)}")
+    n_samples = fw.check_steps(n_samples, "n_samples")
+    internal_batch_size = fw.check_batch_size(internal_batch_size)
+    sigma = _check_positive(kernel_width, "kernel_width")
+    alpha = _check_alpha(alpha)
+    seg = _segment_maps(segments, x).to(x.device)
+    g = _generator(seed)
+    k_max = int(seg.max()) + 1
+    weights_out = torch.zeros(len(x), k_max, dtype=torch.float64)
+    intercepts, r2, n_eff = [], [], []
+    for i in range(len(x)):
+        target_i, args_i = fw.one_example(target, additional_forward_args, i)
+        k = int(seg[i].max()) + 1
+        z = (torch.rand(n_samples, k, generator=g) < 0.5).to(torch.float64)
+        z[0] = 1.0  # the first sample is the image itself
+        f = []
+        chunk = n_samples if internal_batch_size is None else internal_batch_size
+        for start in range(0, n_samples, chunk):
+            on = z[start : start + chunk].to(x.device, x.dtype)[:, seg[i]]  # [S, H, W]: 1 shows x, 0 shows x'
+            on = on.reshape((len(on),) + (1,) * (x.dim() - 3) + on.shape[1:])  # broadcast over channels
+            points = x_base[i] + on * (x[i].detach() - x_base[i])
+            f.append(_scores_in_batches(forward, points, target_i, args_i, None))
+        f = torch.cat(f).cpu().to(torch.float64).numpy()
+        distances = 1.0 - np.sqrt(z.sum(1).numpy() / k)
+        pi = exponential_kernel(distances, sigma)
+        w, b, score = weighted_linear_fit(z.numpy(), f, pi, alpha)
+        weights_out[i, :k] = torch.from_numpy(w)
+        intercepts.append(b)
+        r2.append(score)
+        n_eff.append(effective_samples(pi))
+    return LimeImage(weights_out, seg.cpu(), torch.tensor(intercepts, dtype=torch.float64),
+                     torch.tensor(r2, dtype=torch.float64), torch.stack(n_eff), n_samples * len(x))
+
+
+def superpixel_sums(attributions: Tensor, segments: Tensor) -> Tensor:
+    """Pixel attributions [N, C, H, W] (or [C, H, W]) summed over each superpixel and channel: [N, K].
+
+    Puts a pixel method (IG) on LIME's footing: the credit of each superpixel, in F's units.
+    """
+    a = attributions.detach().cpu().to(torch.float64)
+    if a.dim() == 3:
+        a = a[None]
+    seg = segments.cpu().long()
+    if seg.dim() == 2:
+        seg = seg.expand(len(a), *seg.shape)
+    k = int(seg.max()) + 1
+    per_pixel = a.sum(1).reshape(len(a), -1)
+    return torch.zeros(len(a), k, dtype=torch.float64).scatter_add_(1, seg.reshape(len(a), -1), per_pixel)
+
+
+# ---------------------------------------------------------------- cost
+class EvaluationCounter(nn.Module):
+    """Wraps a model and counts the examples it is run on: ``forward_evaluations`` (no gradient
+    needed) and ``gradient_evaluations`` (inputs that require grad, so a backward pass follows)."""
+
+    def __init__(self, model: fw.Forward):
+        super().__init__()
+        self.model = model
+        self.forward_evaluations = 0
+        self.gradient_evaluations = 0
+        self.train(getattr(model, "training", False))
+
+    def forward(self, x: Tensor, *args: Any) -> Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            self.gradient_evaluations += len(x)
+        else:
+            self.forward_evaluations += len(x)
+        return self.model(x, *args)
+
+    def reset(self) -> None:
+        self.forward_evaluations = self.gradient_evaluations = 0
+
+
+# ---------------------------------------------------------------- comparing explanations
+def rank_correlation(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
+    """Spearman's rank correlation of two explanations (flattened); nan if either is constant."""
+    from scipy.stats import spearmanr
+
+    a = np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64).reshape(-1)
+    b = np.asarray(b.detach().cpu() if isinstance(b, Tensor) else b, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"explanations must have the same number of features, got {a.size} and {b.size}")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def top_k(a: Tensor | np.ndarray, k: int, absolute: bool = True) -> list[int]:
+    """Indices of the ``k`` largest features of a flattened explanation (by |a| unless ``absolute=False``)."""
+    v = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64)).reshape(-1)
+    return torch.argsort(v.abs() if absolute else v, descending=True, stable=True)[:k].tolist()
+
+
+def top_k_overlap(a: Tensor | np.ndarray, b: Tensor | np.ndarray, k: int, absolute: bool = True) -> float:
+    """|top_k(a) & top_k(b)| / k: the share of the ``k`` top features two explanations agree on."""
+    return len(set(top_k(a, k, absolute)) & set(top_k(b, k, absolute))) / k

@@ -1,0 +1,1 @@
+"""End-to-end tests: JupyterLab and the slide decks in headless Chromium."""
