@@ -114,6 +114,7 @@ def lab(tmp_path_factory) -> Lab:
         JUPYTER_RUNTIME_DIR=str(dirs["runtime"]), JUPYTERLAB_SETTINGS_DIR=str(dirs["settings"]),
         JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), IPYTHONDIR=str(dirs["ipython"]),
         IGLIB_MODE="fast", IGLIB_FIGURES_DIR=str(dirs["figures"]), PYTHONUNBUFFERED="1",
+        IGLIB_PROGRESS="1",  # progress bars on, as a learner sees them (the tests and CI turn them off elsewhere)
     )  # IGLIB_DATA_DIR (the data mirror), if set, passes through
     # One torch thread per kernel: the kernel shares two cores with Chromium and the server, and two
     # threads contending for them made 08_imagenet 3x slower here (217 s against 65 s). Results are

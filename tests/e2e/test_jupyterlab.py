@@ -190,6 +190,8 @@ def test_widgets_respond_in_jupyterlab(path, browser, lab, screenshots):
         run_all(page, n_code)
         print(f"{path.name}: opened and ran in {time.monotonic() - start:.1f} s")
         no_tracebacks(page, f"after running {path.name}")
+        if "progress(" in path.read_text():  # a loop with a tqdm bar: it renders as a JupyterLab progress widget
+            assert page.locator(".widget-hprogress").count(), f"{path.name}: no progress bar rendered"
 
         views = [v for v in page.locator(VIEWS).all()
                  if v.locator(".widget-output").count() and (v.locator(".noUi-handle").count() or v.locator("select").count())]
