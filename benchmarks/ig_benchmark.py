@@ -205,6 +205,12 @@ def bfloat16(forward, x, target, n_steps: int, chunk: int, device) -> dict:
 SECTIONS = ("speed", "accuracy", "steps", "memory", "bfloat16")
 
 
+def median_ratios(per_image: list[dict], keys: tuple[str, ...]) -> dict:
+    """For each key, the median over the images that have a value (None: no image has one)."""
+    values = {key: [r[key] for r in per_image if r[key] is not None] for key in keys}
+    return {key: statistics.median(v) if v else None for key, v in values.items()}
+
+
 def report_speed(forward, x, target, chunk: int, pick, device) -> list[dict]:
     print("## 1. speed at equal n_steps (gausslegendre), medians of alternating repetitions")
     print(f"{'batch':>5} {'n_steps':>7} {'chunk':>5} {'iglib s':>8} {'captum s':>9} {'floor s':>8} {'iglib/captum':>13} {'iglib/floor':>12}")
@@ -272,10 +278,7 @@ def report_accuracy(forward, x, target, chunk: int, pick) -> dict:
         print(f"{row['image']:>5} {show(row['gausslegendre_first']):>9} {show(row['gausslegendre_stable']):>10} "
               f"{show(row['adaptive']):>9} {show(row['ratio_stable']):>16} {row['adaptive_per_feature']:>21.3f} "
               f"{show(row['gausslegendre_same_per_feature']):>10} {show(row['ratio_per_feature']):>12}")
-    summary = {}
-    for key in ("ratio_stable", "ratio_first", "ratio_per_feature"):
-        values = [r[key] for r in per_image if r[key] is not None]
-        summary[key] = statistics.median(values) if values else None
+    summary = median_ratios(per_image, ("ratio_stable", "ratio_first", "ratio_per_feature"))
     print(f"median ratios, Gauss-Legendre / adaptive: stable {show(summary['ratio_stable'])}, "
           f"first {show(summary['ratio_first'])}, same per-feature error {show(summary['ratio_per_feature'])}"
           f" (inf: Gauss-Legendre did not get there within {top})")
@@ -317,10 +320,7 @@ def report_steps_needed(forward, x, target, chunk: int, pick) -> dict:
         per_image.append(row)
         print(f"{i:>5} {row['gausslegendre_first'] or '-':>9} {row['gausslegendre_stable'] or '-':>10} "
               f"{row['adaptive'] or '-':>9} {row['ratio_stable'] or float('nan'):>16.2f} {row['ratio_first'] or float('nan'):>15.2f}")
-    summary = {}
-    for key in ("ratio_stable", "ratio_first"):
-        values = [r[key] for r in per_image if r[key] is not None]
-        summary[key] = statistics.median(values) if values else None
+    summary = median_ratios(per_image, ("ratio_stable", "ratio_first"))
     print(f"median ratios over the images where both get there: stable {summary['ratio_stable']}, "
           f"first {summary['ratio_first']}")
     return {"grid": grid, "rows": rows, "per_image": per_image, "median_ratios": summary}
