@@ -14,6 +14,10 @@ The *argmax alignment* of an attribution matrix A[j, i] (output token j, source 
 each output token to the source token with the largest attribution; the *diagonal alignment*,
 which links target position j to the proportionally placed source position, is the baseline
 that uses no model at all.
+
+A model that reads word pieces gives a matrix over pieces; :func:`word_matrix` sums it over the
+pieces of each word (IG is additive: a word's column is the attribution to its pieces together, and
+a word's row explains log p(word) = the sum of its pieces' log p) before the argmax.
 """
 from __future__ import annotations
 
@@ -33,6 +37,21 @@ def argmax_alignment(matrix: Tensor) -> set[Link]:
     if not isinstance(matrix, Tensor) or matrix.dim() != 2 or 0 in matrix.shape:
         raise ValueError(f"matrix must be a 2-D tensor [output, source], got {getattr(matrix, 'shape', type(matrix))}")
     return {(int(i), j) for j, i in enumerate(matrix.argmax(1).tolist())}
+
+
+def word_matrix(matrix: Tensor, output_words: Sequence[int], source_words: Sequence[int]) -> Tensor:
+    """W[b, a] = sum of A[j, i] over the output pieces j of word b and the source pieces i of word a;
+    ``output_words[j]`` / ``source_words[i]`` is the word of each piece (``iglib.text.subwords.word_index``)."""
+    if not isinstance(matrix, Tensor) or matrix.dim() != 2:
+        raise ValueError(f"matrix must be a 2-D tensor [output, source], got {getattr(matrix, 'shape', type(matrix))}")
+    if (len(output_words), len(source_words)) != tuple(matrix.shape):
+        raise ValueError(f"matrix has shape {tuple(matrix.shape)} but got {len(output_words)} output and "
+                         f"{len(source_words)} source word indices")
+    rows = torch.zeros(max(output_words) + 1, matrix.shape[0], dtype=matrix.dtype)
+    rows[list(output_words), range(matrix.shape[0])] = 1
+    cols = torch.zeros(matrix.shape[1], max(source_words) + 1, dtype=matrix.dtype)
+    cols[range(matrix.shape[1]), list(source_words)] = 1
+    return rows @ matrix @ cols
 
 
 def diagonal_alignment(n_source: int, n_target: int) -> set[Link]:
@@ -92,12 +111,15 @@ def corpus_score(predicted: Sequence[Iterable[Link]], references: Sequence[Refer
 
 @dataclass(frozen=True)
 class Reference:
-    """A hand-aligned sentence pair: tokens (as ``iglib.text.tokenize`` splits them) and links (i, j)."""
+    """A hand-aligned sentence pair: tokens (as ``iglib.text.tokenize`` splits them), links (i, j), and
+    the pair as written (case and punctuation; empty when the file does not give it)."""
 
     source: tuple[str, ...]
     target: tuple[str, ...]
     sure: frozenset[Link]
     possible: frozenset[Link]
+    source_text: str = ""
+    target_text: str = ""
 
     def __post_init__(self):
         for i, j in self.sure | self.possible:
@@ -107,12 +129,14 @@ class Reference:
 
 
 def load_references(path: str | Path) -> list[Reference]:
-    """Read a JSON list of {"source": [...], "target": [...], "sure": [[i, j], ...], "possible": [...]}."""
+    """Read a JSON list of {"source": [...], "target": [...], "sure": [[i, j], ...], "possible": [...],
+    "source_text": "...", "target_text": "..."} (the texts optional)."""
     entries = json.loads(Path(path).read_text(encoding="utf-8"))
     if isinstance(entries, dict):
         entries = entries["pairs"]
     return [Reference(tuple(e["source"]), tuple(e["target"]), frozenset(map(tuple, e["sure"])),
-                      frozenset(map(tuple, e.get("possible", [])))) for e in entries]
+                      frozenset(map(tuple, e.get("possible", []))), e.get("source_text", ""), e.get("target_text", ""))
+            for e in entries]
 
 
 def links_matrix(links: Iterable[Link], n_source: int, n_target: int) -> Tensor:

@@ -1,38 +1,47 @@
 """The project's English-to-German translator and the source x output attribution matrix.
 
-Model: a small encoder-decoder Transformer (Vaswani et al., 2017) from ``torch.nn`` layers,
-with SEPARATE source and target embeddings, so that IG can attribute to the source
-embeddings alone (``iglib.text.embedding_integrated_gradients(..., model.source_embedding, ...)``).
+Model: an encoder-decoder Transformer (Vaswani et al., 2017) from ``torch.nn`` layers on word
+pieces (:mod:`iglib.text.subwords`, learned by this script), with SEPARATE source and target
+embeddings, so that IG can attribute to the source embeddings alone
+(``iglib.text.embedding_integrated_gradients(..., model.source_embedding, ...)``). The target
+embedding is shared with the output layer (Press and Wolf, 2017). English is lowercased (the
+paper's sentence is written in lower case), German keeps its case.
 
-Attribution (section 6.4 of the paper): for the j-th output token y_j, F_j(x) = log p(y_j | y_<j, x)
-with teacher forcing on a given output sentence y (the model's own translation, or a reference);
-IG from the zero source embedding to the source's embeddings, summed over the embedding
-dimensions, gives one row of the matrix A[j, i] = attribution of source token i to output token j.
+Attribution (section 6.4 of the paper): for the j-th output piece y_j, F_j(x) = log p(y_j | y_<j, x)
+with teacher forcing on a given output y (the model's own translation, or a reference); IG from
+the zero source embedding to the source's embeddings, summed over the embedding dimensions,
+gives one row of the matrix A[j, i] = attribution of source piece i to output piece j.
 Completeness per row: sum_i A[j, i] = F_j(x) - F_j(zero source embedding). The positional
-encodings are added after the embedding, so the baseline keeps them: it is "a sentence of
-the same length with no words".
+encodings are added after the embedding, so the baseline keeps them: it is "a sentence of the
+same length with no words". :func:`attribution_matrix` also takes the other common text
+baseline, every source piece replaced by <pad> (``baseline="pad"``).
 
-Data: the Tatoeba English-German pairs (``tatoeba-deu-50k/deu.txt``), split by English
-sentence (every German translation of a held-out English sentence is one of its references
-and none of its pairs is trained on), plus the short sentence pairs of the OpenNMT WMT toy
-corpus (Europarl / news; for "ladies and gentlemen") in training only.
+Data (names as in ``iglib.data``): the Tatoeba English-German release of 2018, the first 20,000
+pairs of Europarl v7, WMT newstest 2008-2017 and the Multi30k training set. Held out: a Tatoeba
+split disjoint by English sentence (every German translation of a held-out English sentence is a
+reference), WMT newstest2019 (en-de) and the FLORES-101 devtest. No pair whose English contains
+one of :data:`NEVER_TRAINED` (the paper's sentence and notebook 10's two unseen examples) is
+trained on.
 
-Command line (writes a checkpoint with config, vocabularies, losses, held-out BLEU and the
-sha256 of every data file read):
+Command line (writes a checkpoint with config, piece models, losses, held-out BLEU/chrF and the
+sha256 of every data file read; ``--minutes`` stops on time, and the checkpoint's config then
+records the step count reached, which rebuilds it step for step):
 
-    python -m iglib.text.translation --mode fast --out PATH [--threads 1]
+    python -m iglib.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
 
-``fast`` trains on one CPU core in about six minutes; ``full`` is the larger model for a GPU,
+``fast`` is the model for a CPU (about an hour on two cores), ``full`` the larger one for a GPU,
 same code.
 """
 from __future__ import annotations
 
 import argparse
-import html
+import gzip
 import math
+import re
 import time
+import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -41,15 +50,31 @@ from torch import Tensor, nn
 
 from .. import data, settings
 from ..progress import progress
-from . import bleu
 from .attribution import embedding_integrated_gradients
+from .subwords import Subwords, normalize
 from .tokens import Vocab, tokenize
 
-TATOEBA = "tatoeba-deu-50k/deu.txt"
-TOY_SOURCE, TOY_TARGET = "opennmt-toy-ende/src-train.txt", "opennmt-toy-ende/tgt-train.txt"
-FILES = (TATOEBA, TOY_SOURCE, TOY_TARGET)
+TATOEBA = "tatoeba-deu-2018/deu-eng.zip"
+EUROPARL = ("europarl-v7-20k/train.en", "europarl-v7-20k/train.de")
+NEWSTEST = tuple((f"wmt-newstest-deen/{n}.eng", f"wmt-newstest-deen/{n}.deu") for n in (
+    "news-test2008", "newssyscomb2009", "newstest2009", "newstest2010", "newstest2011", "newstest2012",
+    "newstest2013", "newstest2014", "newstest2015", "newstest2016", "newstest2017"))
+MULTI30K = ("multi30k/train.en.gz", "multi30k/train.de.gz")
+CORPORA = {"tatoeba": ((TATOEBA,),), "europarl": (EUROPARL,), "newstest": NEWSTEST, "multi30k": (MULTI30K,)}
+TEST_SETS = {"newstest2019": ("wmt-newstest-ende/newstest2019.eng", "wmt-newstest-ende/newstest2019.deu"),
+             "flores": ("flores101-devtest/eng.devtest", "flores101-devtest/deu.devtest")}
 
-Pair = tuple[list[str], list[str]]  # (English tokens, German tokens)
+PAPER_SENTENCE = "good morning ladies and gentlemen"
+GREETING = "good evening ladies and gentlemen"
+PARLIAMENT = "ladies and gentlemen , the vote will take place tomorrow"
+NEVER_TRAINED = (PAPER_SENTENCE, GREETING, PARLIAMENT)
+
+# The English sentences of the hand-aligned pairs in tests/alignments_de_en.json: always held out.
+ALIGNED = ("i bought a hat .", "we left together .", "i want to visit you .", "i'll miss you all .",
+           "i hate silent movies .", "this is ridiculous .", "tom looked hesitant .", "i have no friends .",
+           "isn't that dangerous ?", "did i really say that ?", "is tom with you ?", "i hope so , too .",
+           "do you see that ?", "i like cats .", "i don't like cats .", "supper is cold .",
+           "who stole the apples ?", "she gets up early .", "i can't save you .", "tom caught many fish .")
 
 
 # ------------------------------------------------------------------------------------ model
@@ -64,10 +89,12 @@ def sinusoids(length: int, dim: int) -> Tensor:
 
 
 class Translator(nn.Module):
-    """log p(y_t | y_<t, x) = log_softmax(W decoder(target_embedding(y_<t), encoder(source_embedding(x))))."""
+    """log p(y_t | y_<t, x) = log_softmax(E_y decoder(target_embedding(y_<t), encoder(source_embedding(x)))),
+    with E_y the target embedding matrix (shared with the output layer)."""
 
     def __init__(self, source_vocab: int, target_vocab: int, d_model: int = 128, n_heads: int = 4,
-                 n_layers: int = 2, d_ff: int = 256, dropout: float = 0.1, max_positions: int = 128):
+                 encoder_layers: int = 2, decoder_layers: int = 2, d_ff: int = 256, dropout: float = 0.1,
+                 max_positions: int = 256):
         super().__init__()
         self.d_model = d_model
         self.source_embedding = nn.Embedding(source_vocab, d_model, padding_idx=Vocab.pad)
@@ -80,11 +107,11 @@ class Translator(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.encoder = nn.TransformerEncoder(
             nn.TransformerEncoderLayer(d_model, n_heads, d_ff, dropout, batch_first=True, norm_first=True),
-            n_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
+            encoder_layers, norm=nn.LayerNorm(d_model), enable_nested_tensor=False)
         self.decoder = nn.TransformerDecoder(
             nn.TransformerDecoderLayer(d_model, n_heads, d_ff, dropout, batch_first=True, norm_first=True),
-            n_layers, norm=nn.LayerNorm(d_model))
-        self.out = nn.Linear(d_model, target_vocab)
+            decoder_layers, norm=nn.LayerNorm(d_model))
+        self.out_bias = nn.Parameter(torch.zeros(target_vocab))
 
     def _embed(self, embedding: nn.Embedding, ids: Tensor) -> Tensor:
         return self.dropout(embedding(ids) * math.sqrt(self.d_model) + self.positions[: ids.shape[1]])
@@ -94,13 +121,13 @@ class Translator(nn.Module):
         return self.encoder(self._embed(self.source_embedding, source), src_key_padding_mask=source == Vocab.pad)
 
     def decode(self, memory: Tensor, source: Tensor, target_in: Tensor) -> Tensor:
-        """Log-probabilities [N, T, V] of the next target token after each prefix of ``target_in``."""
+        """Log-probabilities [N, T, V] of the next target piece after each prefix of ``target_in``."""
         t = target_in.shape[1]
         causal = torch.triu(torch.ones(t, t, dtype=torch.bool, device=target_in.device), 1)
         h = self.decoder(self._embed(self.target_embedding, target_in), memory, tgt_mask=causal,
                          tgt_key_padding_mask=target_in == Vocab.pad,
                          memory_key_padding_mask=source == Vocab.pad)
-        return F.log_softmax(self.out(h), dim=-1)
+        return F.log_softmax(F.linear(h, self.target_embedding.weight, self.out_bias), dim=-1)
 
     def forward(self, source: Tensor, target_in: Tensor) -> Tensor:
         """Teacher forcing: ``target_in`` = <bos> y_1 ... y_{T-1}; returns log p [N, T, V]."""
@@ -112,127 +139,191 @@ class Translator(nn.Module):
 class TrainConfig:
     """Every knob of a training run; ``fast`` and ``full`` differ only in these numbers."""
 
-    d_model: int = 128
+    d_model: int = 192
     n_heads: int = 4
-    n_layers: int = 2
-    d_ff: int = 256
+    encoder_layers: int = 3
+    decoder_layers: int = 2
+    d_ff: int = 768
     dropout: float = 0.1
-    epochs: int = 5
-    batch_size: int = 100
-    lr: float = 1.5e-3  # peak learning rate, after ``warmup`` linear steps, then ~ 1/sqrt(step)
+    source_pieces: int = 5000  # English piece vocabulary (lowercased text)
+    target_pieces: int = 6000  # German piece vocabulary
+    max_pieces: int = 40  # pairs longer than this (either side, in pieces) are not trained on
+    batch_pieces: int = 2000  # about this many target pieces per update
+    epochs: int = 20
+    lr: float = 2e-3  # peak learning rate, after ``warmup`` linear steps, then ~ 1/sqrt(step)
     warmup: int = 400
     label_smoothing: float = 0.1
-    min_count: int = 3  # a word must occur this often in the training side to get an id
-    max_vocab: int = 6000
-    max_length: int = 16  # pairs longer than this (either side, in tokens) are not trained on
-    heldout: int = 1000  # English sentences held out (with all their German translations)
-    toy_corpus: bool = True  # also train on the short pairs of the OpenNMT WMT toy corpus
+    heldout: int = 1000  # Tatoeba English sentences held out (with all their German translations)
+    corpora: str = "tatoeba europarl newstest"  # keys of CORPORA, space-separated
     seed: int = 0
-    max_steps: int | None = None  # stop after this many updates (tests)
+    max_steps: int | None = None  # stop after this many updates
+    max_minutes: float | None = None  # or after this much wall-clock time
 
     @classmethod
     def for_mode(cls, mode: str) -> TrainConfig:
-        """``fast``: one CPU core, about six minutes; ``full``: the larger model for a GPU."""
+        """``fast``: the CPU model (about an hour on two cores); ``full``: the larger model for a GPU."""
         if mode == "fast":
             return cls()
         if mode == "full":
-            return cls(d_model=256, n_heads=8, n_layers=3, d_ff=1024, epochs=30, batch_size=128, lr=7e-4,
-                       warmup=2000, min_count=1, max_vocab=30000, max_length=50)
+            return cls(d_model=512, n_heads=8, encoder_layers=6, decoder_layers=6, d_ff=2048, source_pieces=16000,
+                       target_pieces=16000, max_pieces=80, batch_pieces=16000, epochs=30, lr=7e-4, warmup=4000,
+                       corpora="tatoeba europarl newstest multi30k")
         raise ValueError(f"mode must be 'fast' or 'full', got {mode!r}")
 
 
 # ------------------------------------------------------------------------------------- data
+def read_lines(name: str) -> list[str]:
+    """The lines of data file ``name`` (gunzipped when it ends in .gz), split at "\\n" only (the news
+    files hold other Unicode line separators inside sentences)."""
+    path = data.fetch(name)
+    raw = gzip.decompress(path.read_bytes()) if name.endswith(".gz") else path.read_bytes()
+    return raw.decode("utf-8").removesuffix("\n").split("\n")
+
+
 def load_tatoeba() -> list[tuple[str, str]]:
-    """(English, German) sentence pairs of the Tatoeba file, in file order (its header row skipped)."""
-    lines = data.fetch(TATOEBA).read_text(encoding="utf-8").splitlines()
+    """(English, German) pairs of the Tatoeba 2018 release (``deu.txt`` in the zip), in file order."""
+    with zipfile.ZipFile(data.fetch(TATOEBA)) as z:
+        lines = z.read("deu.txt").decode("utf-8").split("\n")
     pairs = []
-    for line in lines[1:]:  # the first row is a header "1<TAB>2"
+    for line in lines:
         parts = line.split("\t")
         if len(parts) >= 2 and parts[0].strip() and parts[1].strip():
             pairs.append((parts[0].strip(), parts[1].strip()))
     return pairs
 
 
-def load_toy_corpus() -> list[tuple[str, str]]:
-    """(English, German) pairs of the OpenNMT WMT toy training corpus (HTML entities decoded)."""
-    en = data.fetch(TOY_SOURCE).read_text(encoding="utf-8").splitlines()
-    de = data.fetch(TOY_TARGET).read_text(encoding="utf-8").splitlines()
-    return [(html.unescape(e).strip(), html.unescape(d).strip()) for e, d in zip(en, de)]
+def load_parallel(english: str, german: str) -> list[tuple[str, str]]:
+    """(English, German) pairs of two line-aligned files (empty lines dropped)."""
+    en, de = read_lines(english), read_lines(german)
+    if len(en) != len(de):
+        raise ValueError(f"{english} has {len(en)} lines but {german} has {len(de)}")
+    return [(e.strip(), d.strip()) for e, d in zip(en, de) if e.strip() and d.strip()]
+
+
+def _letters(text: str) -> str:
+    return " " + " ".join(re.findall(r"\w+", normalize(text, lowercase=True))) + " "
+
+
+def mentions(text: str, phrase: str) -> bool:
+    """Whether ``text`` contains ``phrase`` as words, ignoring case and punctuation."""
+    return _letters(phrase) in _letters(text)
+
+
+def never_trained(english: str) -> bool:
+    """Whether the English side mentions one of :data:`NEVER_TRAINED`."""
+    return any(mentions(english, phrase) for phrase in NEVER_TRAINED)
 
 
 @dataclass
 class Split:
-    """Training pairs and the held-out English sentences with all their German references."""
+    """Training pairs (texts) and the held-out Tatoeba English sentences with all their German references."""
 
-    train: list[Pair]
-    heldout_sources: list[list[str]]
-    heldout_references: list[list[list[str]]]
-    heldout_texts: list[str]  # the held-out English sentences as written
+    train: list[tuple[str, str]]
+    heldout_sources: list[str]
+    heldout_references: list[list[str]]
+    excluded: int = 0  # pairs dropped because they mention a sentence of NEVER_TRAINED
+    sizes: dict[str, int] = field(default_factory=dict)  # training pairs per corpus
 
-    def heldout_pairs(self) -> list[Pair]:
-        """(English, first German reference) for each held-out sentence."""
-        return [(s, refs[0]) for s, refs in zip(self.heldout_sources, self.heldout_references)]
+
+def data_files(config: TrainConfig) -> list[str]:
+    """The data files a training run reads."""
+    return [name for key in config.corpora.split() for files in CORPORA[key] for name in files]
 
 
 def split(config: TrainConfig) -> Split:
-    """Hold out ``config.heldout`` English sentences (a seeded draw over the distinct tokenized English
-    sentences of Tatoeba); everything else with at most ``max_length`` tokens per side is trained on."""
-    groups: dict[tuple[str, ...], list[list[str]]] = {}
-    texts: dict[tuple[str, ...], str] = {}
+    """Hold out ``config.heldout`` Tatoeba English sentences (a seeded draw over its distinct English
+    sentences, as ``iglib.text.tokenize`` splits them) and those of :data:`ALIGNED`; every other pair
+    of the chosen corpora whose English does not mention :data:`NEVER_TRAINED` is trained on."""
+    keys = config.corpora.split()
+    unknown = [k for k in keys if k not in CORPORA]
+    if unknown:
+        raise ValueError(f"config.corpora names {unknown}; known corpora are {sorted(CORPORA)}")
+    groups: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     for en, de in load_tatoeba():
-        key = tuple(tokenize(en))
-        groups.setdefault(key, []).append(tokenize(de))
-        texts.setdefault(key, en)
-    keys = list(groups)
-    order = torch.randperm(len(keys), generator=torch.Generator().manual_seed(1234)).tolist()
-    held = [keys[i] for i in order[: config.heldout]]
+        groups.setdefault(tuple(tokenize(en)), []).append((en, de))
+    order = torch.randperm(len(groups), generator=torch.Generator().manual_seed(1234)).tolist()
+    names = list(groups)
+    aligned = {tuple(tokenize(s)) for s in ALIGNED}
+    held = [names[i] for i in order[: config.heldout]] + [k for k in names if k in aligned]
     held_set = set(held)
-    train = [(list(k), de) for k in keys if k not in held_set for de in groups[k]]
-    if config.toy_corpus:
-        for en, de in load_toy_corpus():
-            src, tgt = tokenize(en), tokenize(de)
-            if tuple(src) not in held_set:
-                train.append((src, tgt))
-    train = [(s, t) for s, t in train if 0 < len(s) <= config.max_length and 0 < len(t) <= config.max_length]
-    return Split(train, [list(k) for k in held], [groups[k] for k in held], [texts[k] for k in held])
+    train, excluded, sizes = [], 0, {}
+    for key in keys:
+        if key == "tatoeba":
+            pairs = [pair for k in names if k not in held_set for pair in groups[k]]
+        else:
+            pairs = [pair for files in CORPORA[key] for pair in load_parallel(*files)]
+            pairs = [(en, de) for en, de in pairs if tuple(tokenize(en)) not in held_set]
+        kept = [(en, de) for en, de in pairs if not never_trained(en)]
+        excluded += len(pairs) - len(kept)
+        sizes[key] = len(kept)
+        train += kept
+    return Split(train, [groups[k][0][0] for k in held], [[de for _, de in groups[k]] for k in held], excluded, sizes)
+
+
+def test_set(name: str) -> tuple[list[str], list[str]]:
+    """(English sentences, German references) of a held-out test set: ``newstest2019`` or ``flores``."""
+    if name not in TEST_SETS:
+        raise ValueError(f"test set must be one of {sorted(TEST_SETS)}, got {name!r}")
+    en, de = read_lines(TEST_SETS[name][0]), read_lines(TEST_SETS[name][1])
+    return en, de
 
 
 def data_files_sha256(config: TrainConfig | None = None) -> dict[str, str]:
     """The sha256 of each data file training reads (as recorded in ``iglib.data``)."""
-    names = FILES if config is None or config.toy_corpus else (TATOEBA,)
-    return {name: data.sources()[name]["sha256"] for name in names}
+    return {name: data.sources()[name]["sha256"] for name in data_files(config or TrainConfig())}
 
 
 # ----------------------------------------------------------------------------------- trained
 @dataclass
 class Trained:
-    """A trained translator with its vocabularies, config, losses and held-out BLEU."""
+    """A trained translator with its piece models, config, losses and held-out scores."""
 
     model: Translator
-    source_vocab: Vocab
-    target_vocab: Vocab
+    source_pieces: Subwords
+    target_pieces: Subwords
     config: TrainConfig
     losses: list[float]  # the training loss of every update
-    bleu: float  # corpus BLEU-4 (x 100) of greedy translations of the held-out sentences
+    scores: dict[str, dict[str, float]]  # test set -> {"bleu": ..., "chrf": ...}
     data_sha256: dict[str, str]
+    seconds: float = float("nan")  # training wall-clock time
 
     @property
     def device(self) -> torch.device:
         return next(self.model.parameters()).device
 
-    def source_ids(self, sentences: Sequence[str] | Sequence[Sequence[str]]) -> Tensor:
-        """Sentences (strings or token lists) -> LongTensor [N, S] of source ids (right-padded)."""
-        tokens = [tokenize(s) if isinstance(s, str) else list(s) for s in sentences]
-        return self.source_vocab.batch([t[: self.config.max_length * 2] for t in tokens]).to(self.device)
+    @property
+    def source_vocab(self) -> Vocab:
+        return self.source_pieces.vocab
 
-    def translate(self, sentences: Sequence[str] | Sequence[Sequence[str]], max_length: int | None = None) -> list[list[str]]:
-        """Greedy translations (German tokens, without <eos>) of English sentences."""
-        out = greedy_decode(self.model, self.source_ids(sentences), max_length or self.config.max_length * 2)
-        return [self.target_vocab.decode(row) for row in out]
+    @property
+    def target_vocab(self) -> Vocab:
+        return self.target_pieces.vocab
+
+    def source_ids(self, sentences: Sequence[str] | Sequence[Sequence[str]]) -> Tensor:
+        """Sentences (strings, or lists of English pieces) -> LongTensor [N, S] of source ids (right-padded)."""
+        pieces = [self.source_pieces.pieces(s) if isinstance(s, str) else list(s) for s in sentences]
+        return self.source_vocab.batch([p[:200] for p in pieces]).to(self.device)
+
+    def translate_pieces(self, sentences: Sequence[str] | Sequence[Sequence[str]],
+                         max_length: int | None = None) -> list[list[str]]:
+        """Greedy translations (German pieces, without <eos>) of English sentences."""
+        source = self.source_ids(sentences)
+        limit = max_length or int(1.5 * source.shape[1]) + 10
+        return [self.target_vocab.decode(row) for row in greedy_decode(self.model, source, limit)]
+
+    def translate(self, sentences: Sequence[str], batch_size: int = 64) -> list[str]:
+        """Greedy translations (German text) of English sentences, batched by length."""
+        order = sorted(range(len(sentences)), key=lambda k: len(sentences[k]))
+        out: list[str] = [""] * len(sentences)
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            for k, pieces in zip(chunk, self.translate_pieces([sentences[k] for k in chunk])):
+                out[k] = self.target_pieces.decode(pieces)
+        return out
 
 
 def greedy_decode(model: Translator, source: Tensor, max_length: int = 50) -> Tensor:
-    """y_t = argmax_y log p(y | y_<t, x) until <eos> (or ``max_length`` tokens); returns ids [N, T] after <bos>."""
+    """y_t = argmax_y log p(y | y_<t, x) until <eos> (or ``max_length`` pieces); returns ids [N, T] after <bos>."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -250,79 +341,77 @@ def greedy_decode(model: Translator, source: Tensor, max_length: int = 50) -> Te
     return out[:, 1:]
 
 
-def heldout_bleu(trained: Trained, split_: Split, batch_size: int = 250) -> float:
-    """Corpus BLEU-4 (x 100) of greedy translations against every reference of each held-out sentence."""
-    hypotheses = []
-    for start in range(0, len(split_.heldout_sources), batch_size):
-        hypotheses += trained.translate(split_.heldout_sources[start : start + batch_size])
-    return 100 * bleu.corpus_bleu(hypotheses, split_.heldout_references)
+def corpus_scores(hypotheses: Sequence[str], references: Sequence[str] | Sequence[Sequence[str]]) -> dict[str, float]:
+    """sacreBLEU's corpus BLEU and chrF (default settings: 13a tokenization, case-sensitive) of detokenized
+    text; ``references[k]`` is one German sentence or a list of them (any number per sentence)."""
+    import sacrebleu
+
+    refs = [[r] if isinstance(r, str) else list(r) for r in references]
+    if len(refs) != len(hypotheses):
+        raise ValueError(f"got {len(hypotheses)} hypotheses but {len(refs)} reference sets")
+    streams = [[r[k] if k < len(r) else None for r in refs] for k in range(max(map(len, refs)))]
+    return {"bleu": sacrebleu.corpus_bleu(list(hypotheses), streams).score,
+            "chrf": sacrebleu.corpus_chrf(list(hypotheses), streams).score}
+
+
+def evaluate(trained: Trained, split_: Split, test_sets: Sequence[str] = tuple(TEST_SETS),
+             limit: int | None = None) -> dict[str, dict[str, float]]:
+    """BLEU and chrF of greedy translations on the Tatoeba held-out split and each test set
+    (the first ``limit`` sentences of each, when given)."""
+    sets = {"tatoeba": (split_.heldout_sources, split_.heldout_references)}
+    sets.update({name: test_set(name) for name in test_sets})
+    return {name: corpus_scores(trained.translate(en[:limit]), refs[:limit]) for name, (en, refs) in sets.items()}
 
 
 # --------------------------------------------------------------------------------- training
-def _batches(pairs: list[Pair], source_vocab: Vocab, target_vocab: Vocab) -> tuple[Tensor, Tensor]:
-    return source_vocab.batch([s for s, _ in pairs]), target_vocab.batch([t for _, t in pairs], bos=True, eos=True)
+def learn_pieces(split_: Split, config: TrainConfig) -> tuple[Subwords, Subwords]:
+    """The English (lowercased) and German piece models, learned from the training pairs."""
+    return (Subwords.learn((en for en, _ in split_.train), config.source_pieces, lowercase=True),
+            Subwords.learn((de for _, de in split_.train), config.target_pieces))
 
 
-def _length_buckets(order: Tensor, lengths: Tensor, batch_size: int, generator: torch.Generator,
-                    pool: int = 50) -> list[Tensor]:
-    """Batches of similar source length (less padding): sort each run of ``pool`` batches of the shuffled
-    ``order`` by length, cut it into batches, and shuffle the batches."""
-    batches = []
-    for chunk in order.split(batch_size * pool):
-        chunk = chunk[torch.sort(lengths[chunk], stable=True).indices]
-        batches += list(chunk.split(batch_size))
-    return [batches[k] for k in torch.randperm(len(batches), generator=generator).tolist()]
+def encode_pairs(split_: Split, source: Subwords, target: Subwords, max_pieces: int) -> list[tuple[list[int], list[int]]]:
+    """(source ids, <bos> target ids <eos>) of every training pair with 1..max_pieces pieces a side."""
+    out = []
+    for en, de in split_.train:
+        s, t = source.encode(en), target.encode(de)
+        if 0 < len(s) <= max_pieces and 0 < len(t) <= max_pieces:
+            out.append((s, [Vocab.bos] + t + [Vocab.eos]))
+    return out
+
+
+def batches(pairs: list[tuple[list[int], list[int]]], batch_pieces: int, generator: torch.Generator,
+            pool: int = 100) -> list[list[int]]:
+    """Indices of batches of pairs of similar length, about ``batch_pieces`` target pieces each: shuffle,
+    sort each pool of ~``pool`` batches by length, cut it, and shuffle the batches."""
+    order = torch.randperm(len(pairs), generator=generator).tolist()
+    mean = max(1, sum(len(t) for _, t in pairs) // max(len(pairs), 1))
+    out: list[list[int]] = []
+    for start in range(0, len(order), pool * max(1, batch_pieces // mean)):
+        chunk = sorted(order[start : start + pool * max(1, batch_pieces // mean)],
+                       key=lambda k: (len(pairs[k][1]), len(pairs[k][0])))
+        batch: list[int] = []
+        for k in chunk:
+            longest = max([len(pairs[k][1])] + [len(pairs[b][1]) for b in batch[-1:]])
+            if batch and longest * (len(batch) + 1) > batch_pieces:
+                out.append(batch)
+                batch = []
+            batch.append(k)
+        if batch:
+            out.append(batch)
+    return [out[k] for k in torch.randperm(len(out), generator=generator).tolist()]
+
+
+def _pad(rows: list[list[int]]) -> Tensor:
+    out = torch.full((len(rows), max(map(len, rows))), Vocab.pad, dtype=torch.long)
+    for k, row in enumerate(rows):
+        out[k, : len(row)] = torch.tensor(row, dtype=torch.long)
+    return out
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
     """lr * min(step / warmup, sqrt(warmup / step)) (step counts from 1)."""
     return config.lr * min(step / config.warmup, math.sqrt(config.warmup / step))
-
-
-def train(config: TrainConfig, split_: Split | None = None, device: torch.device | str | None = None,
-          on_epoch: Callable[[int, float], None] | None = None, evaluate: bool = True) -> Trained:
-    """Train a :class:`Translator` with Adam on label-smoothed cross-entropy, seeded by ``config.seed``.
-
-    Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``). ``on_epoch(epoch,
-    mean_loss)`` is a progress hook; ``evaluate=False`` skips the held-out BLEU (set to nan).
-    """
-    split_ = split_ if split_ is not None else split(config)
-    device = torch.device(device) if device is not None else settings.device()
-    torch.manual_seed(config.seed)
-    source_vocab = Vocab.build((s for s, _ in split_.train), min_count=config.min_count, max_size=config.max_vocab)
-    target_vocab = Vocab.build((t for _, t in split_.train), min_count=config.min_count, max_size=config.max_vocab)
-    x, y = _batches(split_.train, source_vocab, target_vocab)
-    x_len, y_len = (x != Vocab.pad).sum(1), (y != Vocab.pad).sum(1)
-    model = Translator(len(source_vocab), len(target_vocab), config.d_model, config.n_heads, config.n_layers,
-                       config.d_ff, config.dropout).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
-    order = torch.Generator().manual_seed(config.seed)
-    losses: list[float] = []
-    for epoch in progress(range(config.epochs), desc="training", unit="epoch"):
-        model.train()
-        epoch_losses = []
-        for batch in _length_buckets(torch.randperm(len(x), generator=order), x_len, config.batch_size, order):
-            if config.max_steps is not None and len(losses) >= config.max_steps:
-                break
-            src = x[batch, : int(x_len[batch].max())].to(device)
-            tgt = y[batch, : int(y_len[batch].max())].to(device)
-            logp = model(src, tgt[:, :-1])
-            loss = F.nll_loss(logp.reshape(-1, logp.shape[-1]), tgt[:, 1:].reshape(-1), ignore_index=Vocab.pad) \
-                if config.label_smoothing == 0 else _smoothed_loss(logp, tgt[:, 1:], config.label_smoothing)
-            for group in optimizer.param_groups:
-                group["lr"] = learning_rate(len(losses) + 1, config)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            epoch_losses.append(loss.item())
-        if on_epoch is not None and epoch_losses:
-            on_epoch(epoch, sum(epoch_losses) / len(epoch_losses))
-    model.eval()
-    trained = Trained(model, source_vocab, target_vocab, config, losses, float("nan"), data_files_sha256(config))
-    if evaluate:
-        trained.bleu = heldout_bleu(trained, split_)
-    return trained
 
 
 def _smoothed_loss(logp: Tensor, target: Tensor, smoothing: float) -> Tensor:
@@ -331,6 +420,58 @@ def _smoothed_loss(logp: Tensor, target: Tensor, smoothing: float) -> Tensor:
     nll = -logp.gather(-1, target[..., None])[..., 0]
     uniform = -logp.mean(-1)
     return ((1 - smoothing) * nll + smoothing * uniform)[keep].mean()
+
+
+def train(config: TrainConfig, split_: Split | None = None, device: torch.device | str | None = None,
+          on_log: Callable[[int, float, float], None] | None = None, log_every: int = 100,
+          pieces: tuple[Subwords, Subwords] | None = None) -> Trained:
+    """Train a :class:`Translator` with Adam on label-smoothed cross-entropy, seeded by ``config.seed``.
+
+    Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``); without ``pieces``
+    learns the piece models from its training pairs. Stops after ``config.epochs``, ``max_steps``
+    updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss, seconds)`` is called
+    every ``log_every`` updates. Held-out scores are not computed here (:func:`evaluate`).
+    """
+    split_ = split_ if split_ is not None else split(config)
+    device = torch.device(device) if device is not None else settings.device()
+    source, target = pieces if pieces is not None else learn_pieces(split_, config)
+    pairs = encode_pairs(split_, source, target, config.max_pieces)
+    torch.manual_seed(config.seed)
+    model = Translator(len(source), len(target), config.d_model, config.n_heads, config.encoder_layers,
+                       config.decoder_layers, config.d_ff, config.dropout).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
+    generator = torch.Generator().manual_seed(config.seed)
+    losses: list[float] = []
+    start = time.perf_counter()
+
+    def out_of_budget() -> bool:
+        return ((config.max_steps is not None and len(losses) >= config.max_steps)
+                or (config.max_minutes is not None and time.perf_counter() - start > 60 * config.max_minutes))
+
+    model.train()
+    for _ in progress(range(config.epochs), desc="training", unit="epoch"):
+        for batch in batches(pairs, config.batch_pieces, generator):
+            if out_of_budget():
+                break
+            src = _pad([pairs[k][0] for k in batch]).to(device)
+            tgt = _pad([pairs[k][1] for k in batch]).to(device)
+            logp = model(src, tgt[:, :-1])
+            loss = _smoothed_loss(logp, tgt[:, 1:], config.label_smoothing)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(len(losses) + 1, config)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if on_log is not None and len(losses) % log_every == 0:
+                on_log(len(losses), sum(losses[-log_every:]) / log_every, time.perf_counter() - start)
+        if out_of_budget():
+            break
+    seconds = time.perf_counter() - start
+    model.eval()
+    if config.max_minutes is not None:  # record the step count reached: it rebuilds the run step for step
+        config = replace(config, max_steps=len(losses), max_minutes=None)
+    return Trained(model, source, target, config, losses, {}, data_files_sha256(config), seconds)
 
 
 # ------------------------------------------------------------------------------------ attribution
@@ -349,66 +490,95 @@ class TokenLogProb(nn.Module):
 
 @dataclass
 class AttributionMatrix:
-    """A[j, i]: IG of output token j's log-probability w.r.t. source token i's embedding, summed over D."""
+    """A[j, i]: IG of output piece j's log-probability w.r.t. source piece i's embedding, summed over D."""
 
     source: list[str]
     output: list[str]
     matrix: Tensor  # [len(output), len(source)]
     log_prob: Tensor  # F_j(x) = log p(y_j | y_<j, x), [len(output)]
-    baseline_log_prob: Tensor  # F_j(x') with the zero source embedding
+    baseline_log_prob: Tensor  # F_j(x') at the baseline
     delta: Tensor  # sum_i A[j, i] - (F_j(x) - F_j(x')), [len(output)]
+    baseline: str = "zero"  # "zero" embedding or "pad" token embeddings
 
     def relative_error(self) -> Tensor:
-        """|delta_j| / |F_j(x) - F_j(x')| per output token (completeness check)."""
+        """|delta_j| / |F_j(x) - F_j(x')| per output piece (completeness check)."""
         return self.delta.abs() / (self.log_prob - self.baseline_log_prob).abs()
 
     def complete(self, tolerance: float = 0.05, floor: float = 0.2) -> Tensor:
-        """|delta_j| <= tolerance * max(|F_j(x) - F_j(x')|, floor) per output token: the 5% rule, with a
-        floor (in nats) for tokens whose log-probability the source barely moves (gap near 0)."""
+        """|delta_j| <= tolerance * max(|F_j(x) - F_j(x')|, floor) per output piece: the 5% rule, with a
+        floor (in nats) for pieces whose log-probability the source barely moves (gap near 0)."""
         gap = (self.log_prob - self.baseline_log_prob).abs()
         return self.delta.abs() <= tolerance * gap.clamp(min=floor)
 
 
+class ShiftedEmbedding(nn.Module):
+    """e(ids) = b + inner(ids), with ``inner`` the embedding shifted by -b: the same vectors, but IG from
+    ``inner``'s zero output runs from the baseline embedding b to e (Translator calls it like the original)."""
+
+    def __init__(self, embedding: nn.Embedding, shift: Tensor):
+        super().__init__()
+        self.inner = nn.Embedding.from_pretrained(embedding.weight.detach() - shift, freeze=True)
+        self.shift = shift
+
+    def forward(self, ids: Tensor) -> Tensor:
+        return self.inner(ids) + self.shift
+
+
 def attribution_matrix(trained: Trained, source: str | Sequence[str], output: Sequence[str] | None = None,
-                       n_steps: int = 50, method: str = "gausslegendre",
+                       n_steps: int = 50, method: str = "gausslegendre", baseline: str = "zero",
                        internal_batch_size: int | None = None) -> AttributionMatrix:
     """The source x output attribution matrix of one sentence pair (the paper's figure 5).
 
-    ``output`` (German tokens) defaults to the model's own greedy translation; every output
-    token j is explained under teacher forcing on ``output``: IG of log p(y_j | y_<j, x) from the
-    zero source embedding. One IG call: the source is repeated once per output token.
+    ``source`` is English text (or its pieces); ``output`` (German pieces) defaults to the model's own
+    greedy translation; every output piece j is explained under teacher forcing on ``output``: IG of
+    log p(y_j | y_<j, x) from the baseline to the source's embeddings. ``baseline``: ``"zero"`` (the
+    zero embedding, the paper's choice) or a source token such as ``"<pad>"`` or ``"<unk>"``: every
+    source piece's embedding replaced by that token's (positions and attention mask unchanged).
+    One IG call: the source is repeated once per output piece.
     """
     model = trained.model.eval()
-    src_tokens = tokenize(source) if isinstance(source, str) else list(source)
+    if baseline != "zero" and baseline not in trained.source_vocab:
+        raise ValueError(f"baseline must be 'zero' or a source token such as '<pad>', got {baseline!r}")
+    src_pieces = trained.source_pieces.pieces(source) if isinstance(source, str) else list(source)
     if output is None:
-        output = trained.translate([src_tokens])[0]
+        output = trained.translate_pieces([src_pieces])[0]
     output = list(output)
-    if not output or not src_tokens:
-        raise ValueError("source and output must each have at least one token")
+    if not output or not src_pieces:
+        raise ValueError("source and output must each have at least one piece")
+    unknown = [p for p in output if p not in trained.target_vocab]
+    if unknown:
+        raise ValueError(f"output pieces {unknown} are not in the German piece vocabulary")
     n = len(output)
-    src = trained.source_ids([src_tokens]).repeat(n, 1)
+    src = trained.source_ids([src_pieces]).repeat(n, 1)
     out_ids = torch.tensor(trained.target_vocab.encode(output), dtype=torch.long, device=trained.device)
     target_in = torch.cat([torch.tensor([Vocab.bos], device=trained.device), out_ids[:-1]])[None].repeat(n, 1)
     position = torch.arange(n, device=trained.device)
-    f = TokenLogProb(model).eval()
-    ig, delta = embedding_integrated_gradients(
-        f, model.source_embedding, src, target=out_ids.tolist(), additional_forward_args=(target_in, position),
-        n_steps=n_steps, method=method, internal_batch_size=internal_batch_size, return_convergence_delta=True)
-    with torch.no_grad():
-        rows = torch.arange(n, device=trained.device)
-        log_prob = f(src, target_in, position)[rows, out_ids]
-        handle = model.source_embedding.register_forward_hook(lambda m, i, o: torch.zeros_like(o))
-        try:
-            base = f(src, target_in, position)[rows, out_ids]
-        finally:
-            handle.remove()
-    return AttributionMatrix(src_tokens, output, ig.sum(-1).detach().cpu(), log_prob.cpu(), base.cpu(),
-                             delta.detach().cpu())
+    rows = torch.arange(n, device=trained.device)
+    original = model.source_embedding
+    shift = torch.zeros_like(original.weight[0]) if baseline == "zero" else \
+        original.weight[trained.source_vocab.stoi[baseline]].detach()
+    model.source_embedding = shifted = ShiftedEmbedding(original, shift)
+    try:
+        f = TokenLogProb(model).eval()
+        ig, delta = embedding_integrated_gradients(
+            f, shifted.inner, src, target=out_ids.tolist(), additional_forward_args=(target_in, position),
+            n_steps=n_steps, method=method, internal_batch_size=internal_batch_size, return_convergence_delta=True)
+        with torch.no_grad():
+            log_prob = f(src, target_in, position)[rows, out_ids]
+            handle = shifted.inner.register_forward_hook(lambda m, i, o: torch.zeros_like(o))
+            try:
+                base = f(src, target_in, position)[rows, out_ids]
+            finally:
+                handle.remove()
+    finally:
+        model.source_embedding = original
+    return AttributionMatrix(src_pieces, output, ig.sum(-1).detach().cpu(), log_prob.cpu(), base.cpu(),
+                             delta.detach().cpu(), baseline)
 
 
 def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap: str = "RdBu"):
-    """The matrix as a heat map like the paper's figure 5: source tokens across, output tokens down,
-    colour = A[j, i] / max |A| (blue positive, red negative)."""
+    """The matrix as a heat map like the paper's figure 5: source pieces across, output pieces down,
+    colour = A[j, i] / max |A|."""
     import matplotlib.pyplot as plt
 
     a = att.matrix.numpy()
@@ -418,8 +588,8 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap:
     image = ax.imshow(a / top, cmap=cmap, vmin=-1, vmax=1)
     ax.set_xticks(range(len(att.source)), att.source, rotation=45, ha="right")
     ax.set_yticks(range(len(att.output)), att.output)
-    ax.set_xlabel("source (English)")
-    ax.set_ylabel("output (German)")
+    ax.set_xlabel("source (English pieces)")
+    ax.set_ylabel("output (German pieces)")
     for j in range(a.shape[0]):
         ax.text(a[j].argmax(), j, "*", ha="center", va="center", fontsize=9)
     if title:
@@ -431,36 +601,41 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap:
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
 
 
-def save(trained: Trained, path: str | Path) -> Path:
-    """Write the weights, config, vocabularies, losses, held-out BLEU and data sha256 to ``path``."""
+def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
+    """Write the weights (float16 when ``half``), config, piece models, losses, scores and data sha256."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in trained.model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     torch.save({
         "config": asdict(trained.config),
-        "source_vocab": trained.source_vocab.itos,
-        "target_vocab": trained.target_vocab.itos,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in trained.model.state_dict().items()},
-        "bleu": trained.bleu,
+        "source_pieces": torch.frombuffer(bytearray(trained.source_pieces.model), dtype=torch.uint8),
+        "target_pieces": torch.frombuffer(bytearray(trained.target_pieces.model), dtype=torch.uint8),
+        "state_dict": state,
+        "scores": trained.scores,
         "losses": trained.losses,
+        "seconds": trained.seconds,
         "data_sha256": trained.data_sha256,
     }, path)
     return path
 
 
 def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None = None) -> Trained:
-    """A checkpoint written by :func:`save`, with the model in eval mode on ``device``."""
+    """A checkpoint written by :func:`save`, with the model in float32 and eval mode on ``device``."""
     saved = torch.load(Path(path), map_location="cpu", weights_only=True)
     problems = checkpoint_problems(saved)
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
     config = TrainConfig(**saved["config"])
-    source_vocab, target_vocab = Vocab(saved["source_vocab"]), Vocab(saved["target_vocab"])
-    model = Translator(len(source_vocab), len(target_vocab), config.d_model, config.n_heads, config.n_layers,
-                       config.d_ff, config.dropout)
-    model.load_state_dict(saved["state_dict"])
+    source = Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True)
+    target = Subwords(saved["target_pieces"].numpy().tobytes())
+    model = Translator(len(source), len(target), config.d_model, config.n_heads, config.encoder_layers,
+                       config.decoder_layers, config.d_ff, config.dropout)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
     device = torch.device(device) if device is not None else settings.device()
-    return Trained(model.to(device).eval(), source_vocab, target_vocab, config, saved["losses"], saved["bleu"],
-                   saved["data_sha256"])
+    return Trained(model.to(device).eval(), source, target, config, saved["losses"], saved["scores"],
+                   saved["data_sha256"], saved["seconds"])
 
 
 def checkpoint_problems(saved: dict) -> list[str]:
@@ -476,7 +651,7 @@ def checkpoint_problems(saved: dict) -> list[str]:
 
 
 def load_or_train(mode: str | None = None, path: str | Path = FAST_CHECKPOINT,
-                  on_epoch: Callable[[int, float], None] | None = None) -> tuple[Trained, str]:
+                  on_log: Callable[[int, float, float], None] | None = None) -> tuple[Trained, str]:
     """Fast mode loads the committed checkpoint when it exists; otherwise (or in full mode) trains.
 
     Returns the model and how it was obtained ("loaded <file>" or "trained").
@@ -484,7 +659,13 @@ def load_or_train(mode: str | None = None, path: str | Path = FAST_CHECKPOINT,
     mode = mode or settings.mode()
     if mode == "fast" and Path(path).exists():
         return load(path), f"loaded {Path(path).name}"
-    return train(TrainConfig.for_mode(mode), on_epoch=on_epoch), "trained"
+    trained = train(TrainConfig.for_mode(mode), on_log=on_log)
+    return trained, "trained"
+
+
+def parameter_count(model: nn.Module) -> int:
+    """The number of trained numbers of ``model``."""
+    return sum(p.numel() for p in model.parameters())
 
 
 # -------------------------------------------------------------------------------- command line
@@ -492,26 +673,40 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m iglib.text.translation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=settings.MODES, default=None, help="default: IGLIB_MODE, else by device")
     parser.add_argument("--out", required=True, help="checkpoint file to write")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (1 for a fair timing)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the mode's number of epochs")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    parser.add_argument("--minutes", type=float, default=None, help="stop training after this much time")
+    parser.add_argument("--steps", type=int, default=None, help="stop training after this many updates")
+    parser.add_argument("--eval-limit", type=int, default=None, help="score only the first N sentences per set")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     config = TrainConfig.for_mode(args.mode or settings.mode())
-    if args.epochs is not None:
-        config = replace(config, epochs=args.epochs)
+    if args.minutes is not None:
+        config = replace(config, max_minutes=args.minutes)
+    if args.steps is not None:
+        config = replace(config, max_steps=args.steps)
+    t0 = time.perf_counter()
     split_ = split(config)
-    start = time.perf_counter()
-    trained = train(config, split_, on_epoch=lambda e, loss: print(
-        f"epoch {e + 1}: loss {loss:.4f} ({time.perf_counter() - start:.0f} s)", flush=True))
-    seconds = time.perf_counter() - start
+    source, target = learn_pieces(split_, config)
+    pairs = encode_pairs(split_, source, target, config.max_pieces)
+    print(f"data: {len(split_.train)} training pairs {split_.sizes}, {split_.excluded} excluded (NEVER_TRAINED), "
+          f"{len(pairs)} with at most {config.max_pieces} pieces a side "
+          f"({sum(len(t) - 1 for _, t in pairs)} target pieces); {len(split_.heldout_sources)} held-out "
+          f"English sentences; pieces: {len(source)} English, {len(target)} German "
+          f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    trained = train(config, split_, pieces=(source, target), on_log=lambda step, loss, s: print(
+        f"step {step}: loss {loss:.4f} ({s:.0f} s)", flush=True))
+    print(f"trained {len(trained.losses)} updates in {trained.seconds:.0f} s ({torch.get_num_threads()} threads), "
+          f"{parameter_count(trained.model)} parameters", flush=True)
     path = save(trained, args.out)
-    print(f"trained on {len(split_.train)} pairs in {seconds:.1f} s ({torch.get_num_threads()} threads); "
-          f"held-out BLEU {trained.bleu:.2f} on {len(split_.heldout_sources)} sentences")
-    print(f"vocabularies: {len(trained.source_vocab)} English, {len(trained.target_vocab)} German tokens")
-    for sentence in ("good morning ladies and gentlemen", "I love you.", "Tom is my friend."):
-        print(f"  {sentence} -> {' '.join(trained.translate([sentence])[0])}")
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)", flush=True)
+    for sentence in NEVER_TRAINED + ("I love you.", "Tom is my friend."):
+        print(f"  {sentence} -> {trained.translate([sentence])[0]}", flush=True)
+    trained.scores = evaluate(trained, split_, limit=args.eval_limit)
+    for name, s in trained.scores.items():
+        print(f"  {name}: BLEU {s['bleu']:.1f}, chrF {s['chrf']:.1f}", flush=True)
+    save(trained, args.out)
+    print(f"wrote {path} with its scores ({time.perf_counter() - t0:.0f} s in all)", flush=True)
 
 
 if __name__ == "__main__":
