@@ -25,8 +25,16 @@ def savefig(fig: Figure, name: str) -> str:
 
     Returns the file name relative to the figures folder, stable enough to print in a notebook.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str such as 'saturation_toys' or 'imagenet/fireboat', got {name!r}")
     name = name.removesuffix(".png")
-    path = figures_dir() / f"{name}.png"
+    folder = figures_dir().resolve()
+    path = (folder / f"{name}.png").resolve()
+    if not name or Path(name).is_absolute() or not path.is_relative_to(folder):
+        raise ValueError(
+            f"name must be a file name inside the figures folder ({folder}), such as 'imagenet/fireboat'; "
+            f"got {name!r}, which would be written to {path}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     return f"figures/{name}.png"
