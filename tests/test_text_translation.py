@@ -2,14 +2,11 @@
 matrix (completeness per output piece, rows equal separate IG calls, the zero / <pad> / <unk>
 baselines), the split (held out, never-trained sentences), sacreBLEU, the config, the committed
 checkpoint (config, data and first training steps reproduced)."""
-import os
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import pytest
 import torch
 
-from iglib import data
 from iglib.text import bleu, embedding_integrated_gradients
 from iglib.text import translation as tr
 from iglib.text.subwords import Subwords
@@ -19,7 +16,6 @@ TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1,
                       source_pieces=20, target_pieces=20, batch_pieces=60, epochs=100, lr=3e-3, warmup=30,
                       heldout=2, seed=1, max_steps=300)
 WORDS = {"one": "eins", "two": "zwei", "three": "drei", "four": "vier", "red": "rot", "blue": "blau"}
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -206,19 +202,7 @@ FIRST_STEPS = 3
 
 
 @pytest.fixture(scope="module")
-def mirror():
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("IGLIB_DATA_DIR"):
-            if not MIRROR.is_dir() and not all(data.cache_dir().joinpath(n).is_file()
-                                               for n in tr.data_files(tr.TrainConfig())):
-                pytest.skip("no data mirror beside the project, nothing cached and IGLIB_DATA_DIR unset")
-            if MIRROR.is_dir():
-                mp.setenv("IGLIB_DATA_DIR", str(MIRROR))
-        yield
-
-
-@pytest.fixture(scope="module")
-def corpus_split(mirror):
+def corpus_split():
     return tr.split(tr.TrainConfig())
 
 

@@ -51,6 +51,7 @@ from torch import Tensor, nn
 from .. import data, settings
 from ..progress import progress
 from .attribution import embedding_integrated_gradients
+from .checkpoint import load_checkpoint, record_sha256
 from .subwords import Subwords, normalize
 from .tokens import Vocab, tokenize
 
@@ -599,6 +600,7 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap:
 
 # ------------------------------------------------------------------------------ checkpoints
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
+REBUILD = "python -m iglib.text.translation --mode fast --threads 1 --out iglib/text/checkpoints/translation_fast.pt"
 
 
 def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
@@ -623,7 +625,7 @@ def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
 
 def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None = None) -> Trained:
     """A checkpoint written by :func:`save`, with the model in float32 and eval mode on ``device``."""
-    saved = torch.load(Path(path), map_location="cpu", weights_only=True)
+    saved = load_checkpoint(path, rebuild=REBUILD)
     problems = checkpoint_problems(saved)
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
@@ -706,6 +708,7 @@ def main(argv: list[str] | None = None) -> None:
     for name, s in trained.scores.items():
         print(f"  {name}: BLEU {s['bleu']:.1f}, chrF {s['chrf']:.1f}", flush=True)
     save(trained, args.out)
+    record_sha256(path)
     print(f"wrote {path} with its scores ({time.perf_counter() - t0:.0f} s in all)", flush=True)
 
 
