@@ -13,7 +13,7 @@ from iglib.text.subwords import Subwords
 from iglib.text.tokens import Vocab
 
 TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1, d_ff=64, dropout=0.0,
-                      source_pieces=20, target_pieces=20, batch_pieces=60, epochs=100, lr=3e-3, warmup=30,
+                      source_pieces=30, target_pieces=30, batch_pieces=60, epochs=100, lr=3e-3, warmup=30,
                       heldout=2, seed=1, max_steps=300)
 WORDS = {"one": "eins", "two": "zwei", "three": "drei", "four": "vier", "red": "rot", "blue": "blau"}
 
@@ -57,8 +57,8 @@ def test_training_is_seeded_and_stops_on_time():
     once = tr.train(replace(TINY, max_steps=5), _toy_split(), device="cpu", pieces=pieces)
     assert again.losses == once.losses
     timed = tr.train(replace(TINY, max_steps=None, max_minutes=0.0), _toy_split(), device="cpu", pieces=pieces)
-    assert len(timed.losses) == 1  # stopped at the first check after the budget: one update
-    assert timed.config.max_minutes is None and timed.config.max_steps == 1  # the config that rebuilds it
+    assert timed.losses == []  # out of time before the first update
+    assert timed.config.max_minutes is None and timed.config.max_steps == 0  # the config that rebuilds it
 
 
 def test_batches_hold_about_the_asked_pieces_and_every_pair_once():

@@ -577,24 +577,56 @@ def attribution_matrix(trained: Trained, source: str | Sequence[str], output: Se
                              delta.detach().cpu(), baseline)
 
 
-def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap: str = "RdBu"):
-    """The matrix as a heat map like the paper's figure 5: source pieces across, output pieces down,
-    colour = A[j, i] / max |A|."""
+def word_matrix(att: AttributionMatrix, source_words: Sequence[str], output_words: Sequence[str]) -> Tensor:
+    """The matrix summed into words (``iglib.text.alignment.word_matrix``): ``source_words`` and
+    ``output_words`` tokenize the same texts as the pieces (``iglib.text.tokenize``)."""
+    from .alignment import word_matrix as pool
+    from .subwords import word_index
+
+    return pool(att.matrix, word_index(att.output, output_words), word_index(att.source, source_words))
+
+
+def reference_matrix(trained: Trained, source_text: str, target_text: str, n_steps: int = 50,
+                     method: str = "gausslegendre") -> tuple[AttributionMatrix, Tensor]:
+    """The attribution matrix of a sentence pair under teacher forcing on its German side (the model
+    scores the human translation piece by piece), and the same summed into ``tokenize``'s words
+    [German words, English words], the units of a hand alignment."""
+    att = attribution_matrix(trained, source_text, output=trained.target_pieces.pieces(target_text),
+                             n_steps=n_steps, method=method)
+    return att, word_matrix(att, tokenize(source_text), tokenize(target_text))
+
+
+def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit: float | None = None,
+                annotate: bool = True):
+    """The matrix as a heat map like the paper's figure 5: source pieces across (top), output pieces
+    down, colour = A[j, i] in the collection's diverging map (``iglib.viz.DIVERGING``: positive red),
+    centred on zero with limit ``limit`` (default max |A|); each cell carries its value, and a box marks
+    each row's largest entry. Returns the image (for a colourbar)."""
     import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from ..viz import DIVERGING
 
     a = att.matrix.numpy()
-    top = max(float(abs(a).max()), 1e-12)
+    top = float(limit) if limit is not None else max(float(abs(a).max()), 1e-12)
     if ax is None:
-        _, ax = plt.subplots(figsize=(0.7 * len(att.source) + 1.8, 0.45 * len(att.output) + 1.4))
-    image = ax.imshow(a / top, cmap=cmap, vmin=-1, vmax=1)
-    ax.set_xticks(range(len(att.source)), att.source, rotation=45, ha="right")
-    ax.set_yticks(range(len(att.output)), att.output)
-    ax.set_xlabel("source (English pieces)")
-    ax.set_ylabel("output (German pieces)")
+        _, ax = plt.subplots(figsize=(0.75 * len(att.source) + 2.5, 0.5 * len(att.output) + 1.8))
+    image = ax.imshow(a, cmap=DIVERGING, vmin=-top, vmax=top, aspect="auto")
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xticks(range(len(att.source)), att.source, rotation=45, ha="left", fontsize=10)
+    ax.set_yticks(range(len(att.output)), att.output, fontsize=10)
+    ax.set_xlabel("source pieces (English)")
+    ax.set_ylabel("output pieces (German)")
     for j in range(a.shape[0]):
-        ax.text(a[j].argmax(), j, "*", ha="center", va="center", fontsize=9)
+        i = int(a[j].argmax())
+        ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5))
+        if annotate:
+            for i in range(a.shape[1]):
+                ax.text(i, j, f"{a[j, i]:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if abs(a[j, i]) > 0.6 * top else "black")
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=8)
     return image
 
 

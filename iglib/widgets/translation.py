@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..text.render import token_colors
+from ..viz import DIVERGING
 from ..text.translation import AttributionMatrix
 from . import SliderFigure, slider_figure
 
@@ -46,7 +47,7 @@ def output_token_widget(matrices: Sequence[AttributionMatrix], names: Sequence[s
                       bbox=dict(facecolor=tuple(color), edgecolor="0.7", boxstyle="round,pad=0.2"))
             x += 0.022 * (len(token) + 2)
         left.text(0.0, 0.2, "green: raises log p(token), red: lowers it; opacity = |attribution| / max", fontsize=9)
-        right.imshow(a / top, cmap="RdBu", vmin=-1, vmax=1)
+        right.imshow(a, cmap=DIVERGING, vmin=-top, vmax=top)
         right.axhline(j, color="k", lw=0.8, ls=":")
         right.add_patch(plt.Rectangle((-0.5, j - 0.5), len(att.source), 1, fill=False, edgecolor="k", lw=1.5))
         right.set_xticks(range(len(att.source)), att.source, rotation=45, ha="right")
