@@ -167,7 +167,8 @@ def test_a_checkpoint_of_other_data_is_refused(trained, tmp_path):
 
 
 def test_config_modes_and_learning_rate():
-    assert tr.TrainConfig.for_mode("fast") == tr.TrainConfig()
+    assert tr.TrainConfig.for_mode("fast") == tr.TrainConfig(max_steps=tr.FAST_STEPS)
+    assert tr.TrainConfig.for_mode("full").max_steps is None
     assert tr.TrainConfig.for_mode("full").d_model > tr.TrainConfig().d_model
     with pytest.raises(ValueError, match="mode must be"):
         tr.TrainConfig.for_mode("medium")
