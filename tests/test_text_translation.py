@@ -236,7 +236,8 @@ def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     assert saved["config"] == asdict(tr.TrainConfig.for_mode("fast"))  # written by `--mode fast`
     assert saved["data_sha256"] == tr.data_files_sha256(tr.TrainConfig.for_mode("fast"))
     assert len(saved["losses"]) == saved["config"]["max_steps"]
-    assert set(saved["scores"]) == {"tatoeba", *tr.TEST_SETS}
+    assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *tr.TEST_SETS}
+    assert saved["scores"]["tatoeba"]["bleu"] > 20
 
 
 def test_checkpoint_first_training_steps_are_reproduced(saved, corpus_split):
