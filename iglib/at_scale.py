@@ -293,10 +293,12 @@ def _all_gather(obj) -> list:
 
 # ----------------------------------------------------------------------------------- a run
 def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
-        internal_batch_size: int | str | None = None, checkpoint: str | Path | None = None) -> dict | None:
+        internal_batch_size: int | str | None = None, checkpoint: str | Path | None = None,
+        limit: int | None = None) -> dict | None:
     """Attribute every pending item of ``config``'s source into ``out`` (this process's share under
-    torchrun), in chunks of ``chunk`` items. ``config`` holds what the results depend on (see
-    :func:`parse_args`); the other arguments do not change them. Rank 0 returns the index it wrote,
+    torchrun), in chunks of ``chunk`` items; with ``limit``, only the source's first ``limit`` items.
+    ``config`` holds what the results depend on (see :func:`parse_args`); the other arguments do not
+    change them. Rank 0 returns the index it wrote,
     the other ranks None."""
     out = Path(out)
     rank, world_size, dev = setup_distributed(device)
@@ -309,7 +311,7 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
             try:
                 out.mkdir(parents=True, exist_ok=True)
                 done, next_shard = done_items(out, config)
-                plan = {"items": source.items(), "done": done, "next": next_shard}
+                plan = {"items": source.items()[:limit], "done": done, "next": next_shard}
             except (ValueError, OSError) as error:
                 plan = f"{type(error).__name__}: {error}"
         else:
@@ -424,8 +426,9 @@ class Attributions:
 def load(folder: str | Path, partial: bool = False) -> Attributions:
     """Merge the shards in ``folder`` (tensors memory-mapped, read on use).
 
-    Without ``partial``, the run must be finished (``index.pt`` there, every item in a shard);
-    with it, whatever shards an interrupted run left are returned (in shard order).
+    Without ``partial``, the run must be finished (``index.pt`` there, each of its items in a shard);
+    with it, whatever shards an interrupted run left are returned. ``names`` are the last run's items
+    (an earlier run with a larger ``--limit`` may have left more in the dictionaries).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -449,9 +452,10 @@ def load(folder: str | Path, partial: bool = False) -> Attributions:
         if config is not None and config != index["config"]:
             raise ValueError(f"the shards of {folder} were computed with another configuration than {INDEX} records")
         config = index["config"]
-        if not partial and set(seen) != set(index["items"]):
-            raise ValueError(f"{folder}: {INDEX} lists {len(index['items'])} items, the shards hold {len(seen)}; "
-                             "rerun the same command to complete it")
+        missing = [n for n in index["items"] if n not in seen]
+        if missing and not partial:
+            raise ValueError(f"{folder}: {len(missing)} of the {len(index['items'])} items {INDEX} lists are in no "
+                             f"shard (e.g. {missing[0]!r}); rerun the same command to complete it")
         names = [n for n in index["items"] if n in seen]
     else:
         names = list(seen)
@@ -489,6 +493,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
                              "(default 4 images, 256 questions)")
     parser.add_argument("--internal-batch-size", default=None,
                         help="IG: at most this many path points per forward pass, or auto (default: all steps)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only the first LIMIT items (a trial run; the full run later skips them)")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads per process (torchrun sets OMP_NUM_THREADS=1 unless it is set)")
     parser.add_argument("--device", default=None,
@@ -502,6 +508,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
     positive("--steps", args.steps)
     positive("--chunk", args.chunk)
     positive("--threads", args.threads)
+    positive("--limit", args.limit)
     ibs = args.internal_batch_size
     if ibs is not None and ibs != "auto":
         if not ibs.isdigit() or int(ibs) < 1:
@@ -527,8 +534,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
         target = args.target or "top1"
         if target != "top1" and not (target.isdigit() and int(target) < 1000):
             parser.error(f"--target must be top1 or a class index 0..999 for images, got {target!r}")
-        if not Path(args.images).is_dir():
-            parser.error(f"--images must be a folder of images, got {args.images!r}, which is not a folder")
+        try:
+            list_images(args.images)
+        except ValueError as error:
+            parser.error(str(error))
         config = {"kind": "images", "source": str(Path(args.images).resolve()), "model": imagenet.WEIGHTS_FILE,
                   "method": args.method, "baseline": args.baseline or "black", "target": target,
                   "steps": args.steps or 32, "rule": args.rule if args.method == "ig" else None}
@@ -564,7 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config, args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    run(config, args.out, args.chunk, args.device, args.internal_batch_size, args.checkpoint)
+    run(config, args.out, args.chunk, args.device, args.internal_batch_size, args.checkpoint, args.limit)
     return 0
 
 
