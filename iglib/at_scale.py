@@ -14,13 +14,14 @@ completeness error
 which IG drives to zero as the steps grow (for other methods it measures how far they are from
 completeness).
 
-Sharding. Every rank sees the same list of pending items (rank 0 lists the items and the ones
-already in OUT, and broadcasts the list), cut into chunks of ``--chunk`` items (questions of one
-length together); chunk k goes to rank k mod W. Every item is computed exactly once: no padding,
-no duplicates (``DistributedSampler`` instead repeats items to even out the ranks). An item is
-computed alone (an image) or in its chunk (questions of one length), never with items of another
-rank, so its result does not depend on W: at equal threads per process the merged result equals
-the one-process result bit for bit.
+Sharding. Every rank sees the same list of items and of those already done in OUT (rank 0 lists
+them and broadcasts both), cut into chunks of ``--chunk`` items (questions of one length
+together); the chunks with items left to do are numbered, and chunk k goes to rank k mod W.
+Every item is computed exactly once: no padding, no duplicates (``DistributedSampler`` instead
+repeats items to even out the ranks). An item is computed alone (an image) or in its chunk
+(questions, batched as :func:`iglib.text.triggers.token_scores` batches them), never with items
+of another rank, so its result does not depend on W: at equal threads per process the merged
+result equals the one-process result bit for bit.
 
 Files. Each chunk's results are one ``torch.save`` file ``shard-NNNNNN.pt``, written by the rank
 that computed it under a temporary name and then renamed, so an interrupted run leaves whole
@@ -319,8 +320,11 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
         plan = _broadcast(plan, rank)
         if isinstance(plan, str):  # every rank stops with rank 0's error
             raise ValueError(plan)
-        pending = [name for name in plan["items"] if name not in plan["done"]]
-        work = chunks(pending, chunk, None if config["kind"] == "images" else source.group)
+        # Chunks of all the items, less the ones done: the same command, rerun, recomputes whole chunks
+        # exactly as a fresh run would (questions are batched per chunk, which moves delta by rounding).
+        work = [[name for name in c if name not in plan["done"]]
+                for c in chunks(plan["items"], chunk, None if config["kind"] == "images" else source.group)]
+        work = [c for c in work if c]
         mine = assigned(len(work), rank, world_size)
         setup_s = time.perf_counter() - start
         start = time.perf_counter()
@@ -374,6 +378,10 @@ def relative_errors(completeness: dict[str, float], change: dict[str, float], na
         return np.where(d == 0, 0.0, d / c)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 def summary(index: dict) -> str:
     """Throughput of the last run and the distribution of the completeness errors over every item."""
     last = index["runs"][-1]
@@ -387,7 +395,8 @@ def summary(index: dict) -> str:
     q = np.quantile(rel, [0.0, 0.5, 0.9, 1.0])
     delta = np.abs([index["completeness"][n] for n in names])
     return "\n".join([
-        f"{computed} items computed on {last['world_size']} process(es) (per rank: {per_rank}) in {seconds:.1f} s: "
+        f"{_count(computed, 'item')} computed on {_count(last['world_size'], 'process')} (per rank: {per_rank}) "
+        f"in {seconds:.1f} s: "
         f"{rate:.3g} items/s (setup {setup:.1f} s); {last['items_done_before']} were done before",
         f"completeness over all {len(names)} items, |delta| / |F(x) - F(x')|: min {q[0]:.2g}, median {q[1]:.2g}, "
         f"90% {q[2]:.2g}, max {q[3]:.2g}; within 5% for {np.mean(rel <= 0.05):.3f} of the items; "
