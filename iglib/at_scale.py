@@ -45,7 +45,7 @@ import torch.distributed as dist
 from torch import Tensor
 
 from . import baselines as bl
-from . import data, imagenet, methods, quadrature, settings
+from . import data, imagenet, methods, quadrature
 from .integrated_gradients import integrated_gradients
 from .progress import progress
 
@@ -121,16 +121,15 @@ class Results:
 class Images:
     """The ImageNet classifier over a folder of images: ``compute(names)`` attributes each image alone."""
 
-    def __init__(self, config: dict, device: torch.device, internal_batch_size: int | str | None = None, **_):
+    group = None  # any image with any other
+
+    def __init__(self, config: dict, device: torch.device, internal_batch_size: int | str | None = None):
         self.config, self.device, self.internal_batch_size = config, device, internal_batch_size
         self.root = Path(config["source"])
         self.model = imagenet.load_classifier(device)
 
     def items(self) -> list[str]:
         return list_images(self.root)
-
-    def group(self, name: str) -> int | None:
-        return None
 
     def compute(self, names: Sequence[str]) -> Results:
         c, out = self.config, Results()
@@ -166,12 +165,12 @@ class Questions:
     """The question classifier over a split: ``compute(names)`` attributes a chunk (one length) at once,
     as :func:`iglib.text.triggers.token_scores` does, so both give the same scores."""
 
-    def __init__(self, config: dict, device: torch.device, checkpoint: str | Path | None = None, **_):
+    def __init__(self, config: dict, device: torch.device, checkpoint: str | Path | None = None):
         from .text import classifier as clf
         from .text import questions as qs
         from .text.tokens import tokenize
 
-        self.config, self.device, self.labels = config, device, qs.LABELS
+        self.config, self.device = config, device
         checkpoint = Path(checkpoint or default_checkpoint())
         if data.sha256(checkpoint) != config["model"]:
             raise ValueError(f"checkpoint {str(checkpoint)!r} is not the configuration's model (sha256 {config['model']})")
@@ -188,6 +187,7 @@ class Questions:
         return self.order
 
     def group(self, name: str) -> int:
+        """A question's length: a chunk holds questions of one length, so none is padded."""
         return len(self.ids[name])
 
     def compute(self, names: Sequence[str]) -> Results:
@@ -299,14 +299,13 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
     """Attribute every pending item of ``config``'s source into ``out`` (this process's share under
     torchrun), in chunks of ``chunk`` items; with ``limit``, only the source's first ``limit`` items.
     ``config`` holds what the results depend on (see :func:`parse_args`); the other arguments do not
-    change them. Rank 0 returns the index it wrote,
-    the other ranks None."""
+    change them. Rank 0 returns the index it wrote, the other ranks None."""
     out = Path(out)
     rank, world_size, dev = setup_distributed(device)
     try:
         start = time.perf_counter()
-        source = (Images if config["kind"] == "images" else Questions)(
-            config, dev, internal_batch_size=internal_batch_size, checkpoint=checkpoint)
+        source = (Images(config, dev, internal_batch_size) if config["kind"] == "images"
+                  else Questions(config, dev, checkpoint))
         plan: dict | str
         if rank == 0:
             try:
@@ -314,7 +313,7 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
                 done, next_shard = done_items(out, config)
                 plan = {"items": source.items()[:limit], "done": done, "next": next_shard}
             except (ValueError, OSError) as error:
-                plan = f"{type(error).__name__}: {error}"
+                plan = str(error)
         else:
             plan = None
         plan = _broadcast(plan, rank)
@@ -323,7 +322,7 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
         # Chunks of all the items, less the ones done: the same command, rerun, recomputes whole chunks
         # exactly as a fresh run would (questions are batched per chunk, which moves delta by rounding).
         work = [[name for name in c if name not in plan["done"]]
-                for c in chunks(plan["items"], chunk, None if config["kind"] == "images" else source.group)]
+                for c in chunks(plan["items"], chunk, source.group)]
         work = [c for c in work if c]
         mine = assigned(len(work), rank, world_size)
         setup_s = time.perf_counter() - start
@@ -342,7 +341,7 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
         index = None
         if rank == 0:
             index = write_index(out, config, plan["items"], {"world_size": world_size, "ranks": stats,
-                                                              "items_done_before": len(plan["done"])})
+                                                              "items_done_before": len(plan["items"]) - sum(map(len, work))})
             print(summary(index), flush=True)
         if _distributed():
             dist.barrier()  # nobody leaves before the index is written
