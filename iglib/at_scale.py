@@ -493,7 +493,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
                              "questions: zero-embedding (the only one)")
     parser.add_argument("--target", default=None,
                         help="images: top1 (default) or a class index 0..999; "
-                             "questions: predicted (default), a label (NUMERIC, ...) or its index 0..3")
+                             "questions: predicted (default; top1 says the same), a label (NUMERIC, ...) or its index 0..3")
     parser.add_argument("--checkpoint", default=None, metavar="FILE",
                         help="questions: the classifier checkpoint (default: the committed questions_fast.pt)")
     parser.add_argument("--chunk", type=int, default=None,
@@ -559,7 +559,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
             parser.error(f"--method must be ig for --questions (embedding IG), got {args.method!r}")
         if args.baseline not in (None, "zero-embedding"):
             parser.error(f"--baseline must be zero-embedding for --questions, got {args.baseline!r}")
-        target = args.target or "predicted"
+        target = "predicted" if args.target in (None, "top1") else args.target
         if target in qs.LABELS:
             target = str(qs.LABELS.index(target))
         if target != "predicted" and not (target.isdigit() and int(target) < len(qs.LABELS)):

@@ -232,6 +232,8 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     labels = [qs.LABELS[k] for k in targets]
     mined = tg.mine_triggers(tokens, scores, labels, min_count=2)
     assert set(mined) == set(labels)
+    assert at_scale.parse_args(["--questions", "heldout", "--out", "x", "--target", "top1"])[0]["target"] == "predicted"
+    assert at_scale.parse_args(["--questions", "heldout", "--out", "x", "--target", "YESNO"])[0]["target"] == "2"
     with pytest.raises(ValueError, match="needs a questions run"):
         at_scale.Attributions({"kind": "images"}, [], {}, {}, {}, {}, {}).token_scores()
 
