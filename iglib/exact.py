@@ -36,7 +36,8 @@ from torch import Tensor
 from torch.autograd import forward_ad
 from torch.overrides import TorchFunctionMode
 
-from . import forward as fw
+from .arguments import Model, TargetLike, check_count
+from .forward import Score, prepare
 from .paths import StraightLine, straight_line
 
 # Ops that are smooth (curved) on a path-dependent tensor: exact IG cannot integrate them.
@@ -255,19 +256,18 @@ def _lookahead(dtype: torch.dtype) -> float:
     return 16 * torch.finfo(dtype).eps
 
 
-def _next_breakpoint(model: fw.Forward, line: StraightLine, alpha: float, target: fw.Target, args: Any) -> float:
+def _next_breakpoint(F: Score, line: StraightLine, alpha: float) -> float:
     """The end of the linear piece that starts at ``alpha``: probe just past it, find the nearest kink."""
     probe = alpha + _lookahead(line.inputs.dtype)
     recorder = _KinkRecorder()
     with torch.no_grad(), forward_ad.dual_level():
-        point = line(torch.tensor([probe], dtype=torch.float64))[0]
-        point = forward_ad.make_dual(point, line.inputs - line.baselines)
+        point = forward_ad.make_dual(line(torch.tensor([probe], dtype=torch.float64)), (line.inputs - line.baselines)[None])
         with recorder:
-            fw.scores(model, point, target, args)
+            F(point)
     return min(1.0, probe + recorder.nearest)
 
 
-def _pieces(model: fw.Forward, line: StraightLine, target: fw.Target, args: Any, max_pieces: int, example: int) -> Tensor:
+def _pieces(F: Score, line: StraightLine, max_pieces: int, example: int) -> Tensor:
     """The breakpoints 0 = a_0 < a_1 < ... < a_K = 1 of one example's path."""
     alphas = [0.0]
     while alphas[-1] < 1.0:
@@ -277,29 +277,26 @@ def _pieces(model: fw.Forward, line: StraightLine, target: fw.Target, args: Any,
                 f"(reached alpha = {alphas[-1]:.6g}); raise max_pieces, or use "
                 "iglib.integrated_gradients (quadrature) for a network this large"
             )
-        alphas.append(_next_breakpoint(model, line, alphas[-1], target, args))
+        alphas.append(_next_breakpoint(F, line, alphas[-1]))
     return torch.tensor(alphas, dtype=torch.float64)
 
 
-def _integrate(
-    model: fw.Forward, line: StraightLine, alphas: Tensor, target: fw.Target, args: Any, example: int, chunk: int = 512
-) -> Tensor:
+def _integrate(F: Score, line: StraightLine, alphas: Tensor, example: int) -> Tensor:
     """(x - x') * sum_k (a_{k+1} - a_k) * dF/dx(gamma(midpoint_k)), checking that F is affine on each piece."""
     x = line.inputs
     direction = x - line.baselines
     lengths, mids = alphas.diff(), (alphas[1:] + alphas[:-1]) / 2
     input_scale = float(torch.maximum(x.abs().max(), line.baselines.abs().max()))
     total = torch.zeros_like(x)
-    for s in range(0, len(mids), chunk):
-        a, length, k = mids[s : s + chunk], lengths[s : s + chunk], len(mids[s : s + chunk])
-        ends = alphas[s : s + k + 1]
-        grads, f_mid = fw.gradients(model, line(a).reshape((k,) + x.shape[1:]), fw.repeat_target(target, k), fw.repeat_args(args, k))
-        with torch.no_grad():
-            f_end = fw.scores(model, line(ends).reshape((k + 1,) + x.shape[1:]), fw.repeat_target(target, k + 1), fw.repeat_args(args, k + 1))
-        length = length.to(x.dtype)
+    for chunk in F.chunks(len(mids), "max_pieces"):
+        length = lengths[chunk].to(x.dtype)
+        k = len(length)
+        ends = alphas[chunk.start : chunk.start + k + 1]
+        grads, f_mid = F.gradients(line(mids[chunk]))  # [k, 1, *features], [k, 1]
+        f_end = F.values(line(ends))[:, 0]
         rise = (grads * direction).reshape(k, -1).sum(1) * length  # slope * length
-        _check_affine(f_end, f_mid, rise, ends, example, input_scale)
-        total += torch.tensordot(length, grads, dims=1).reshape(x.shape)
+        _check_affine(f_end, f_mid[:, 0], rise, ends, example, input_scale)
+        total += torch.tensordot(length, grads, dims=1)
     return direction * total
 
 
@@ -323,46 +320,30 @@ def _check_affine(f_end: Tensor, f_mid: Tensor, rise: Tensor, ends: Tensor, exam
         )
 
 
-def _example(x: Tensor, base: Tensor, target: fw.Target, args: Any, i: int) -> tuple[StraightLine, fw.Target, Any]:
-    """Example i alone: its straight line, its target and its additional forward args."""
-    target, args = fw.one_example(target, args, i)
-    return straight_line(base[i : i + 1], x[i : i + 1]), target, args
-
-
-def _validated(model: fw.Forward, inputs: Tensor, baselines: Any, target: fw.Target, args: Any) -> tuple[Tensor, Tensor, Tensor]:
-    """(x, x', F(x) - F(x')) after checking every argument."""
-    x = fw.as_inputs(inputs)
-    base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    with torch.no_grad():
-        f = fw.scores(model, torch.cat([x, base]), fw.repeat_target(target, 2), fw.repeat_args(args, 2))
-    return x, base, f[: len(x)] - f[len(x) :]
-
-
 def breakpoints(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     max_pieces: int = 100_000,
 ) -> list[Tensor]:
     """Per example, the alphas 0 = a_0 < ... < a_K = 1 where F(x' + a (x - x')) changes slope."""
-    x, base, _ = _validated(model, inputs, baselines, target, additional_forward_args)
-    max_pieces = fw.check_steps(max_pieces, "max_pieces")
-    return [
-        _pieces(model, *_example(x, base, target, additional_forward_args, i), max_pieces, i) for i in range(len(x))
-    ]
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args)
+    max_pieces = check_count(max_pieces, "max_pieces")
+    F.difference(x, base)  # both ends finite
+    return [_pieces(F.example(i), straight_line(base[i : i + 1], x[i : i + 1]), max_pieces, i) for i in range(len(x))]
 
 
 def exact_integrated_gradients(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     return_convergence_delta: bool = False,
     max_pieces: int = 100_000,
+    internal_batch_size: int | str | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """IG of a piecewise-linear ``model``, integrated exactly piece by piece along the straight line.
 
@@ -370,16 +351,17 @@ def exact_integrated_gradients(
     the a_k from :func:`breakpoints`. Same arguments as
     :func:`iglib.integrated_gradients.integrated_gradients` without the quadrature ones;
     with ``return_convergence_delta`` also delta = sum_i IG_i - (F(x) - F(x')) per example,
-    zero up to rounding. Raises ValueError for a network that is not piecewise linear
+    zero up to rounding; ``internal_batch_size`` bounds the pieces per forward pass as in
+    :func:`iglib.integrated_gradients`. Raises ValueError for a network that is not piecewise linear
     (naming the op) and RuntimeError when a path has more than ``max_pieces`` pieces.
     """
-    x, base, change = _validated(model, inputs, baselines, target, additional_forward_args)
-    max_pieces = fw.check_steps(max_pieces, "max_pieces")
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    max_pieces = check_count(max_pieces, "max_pieces")
+    change = F.difference(x, base)
     attributions = []
     for i in range(len(x)):
-        line, target_i, args_i = _example(x, base, target, additional_forward_args, i)
-        alphas = _pieces(model, line, target_i, args_i, max_pieces, i)
-        attributions.append(_integrate(model, line, alphas, target_i, args_i, i))
+        line = straight_line(base[i : i + 1], x[i : i + 1])
+        attributions.append(_integrate(F.example(i), line, _pieces(F.example(i), line, max_pieces, i), i))
     attributions = torch.cat(attributions)
     if not return_convergence_delta:
         return attributions

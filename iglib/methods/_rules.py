@@ -36,7 +36,7 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from .. import forward as fw
+from ..forward import Score
 
 # A backward rule: the signal R arriving at y = f(z) -> the signal passed on to z.
 Backward = Callable[[Tensor], Tensor]
@@ -218,6 +218,13 @@ class RuleMode(TorchFunctionMode):
         self.dependent: dict[int, Tensor] = {}
         self.seen: list[str] = []  # the nonlinearities met, by name
         self.last_output: Tensor | None = None  # the most recent nonlinearity output
+        self.output: Tensor | None = None  # the model's output in the last forward pass
+
+    def output_is_nonlinearity(self) -> bool:
+        """Whether the model's output is a nonlinearity's output (or a view of it: Flatten, reshape)."""
+        return self.last_output is not None and self.output is not None and (
+            self.output.untyped_storage().data_ptr() == self.last_output.untyped_storage().data_ptr()
+        )
 
     def mark(self, tree: Any) -> None:
         for t in tree_flatten(tree)[0]:
@@ -323,41 +330,19 @@ class RuleMode(TorchFunctionMode):
             )
 
 
-def rule_gradients(
-    forward: fw.Forward,
-    x: Tensor,
-    target: fw.Target,
-    additional_forward_args: Any,
-    mode: RuleMode,
-    signal: Callable[[Tensor, bool], Tensor] | None = None,
-) -> Tensor:
-    """The modified gradient dF/dx: the forward pass runs under ``mode``.
+def rule_gradients(F: Score, points: Tensor, mode: RuleMode, signal: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+    """The modified gradient dF/dx at ``points`` [k, N, *features]: the forward pass runs under
+    ``mode``; ``signal(F)`` weighs each score in the backward pass (default 1)."""
 
-    ``signal(F, output_is_nonlinearity)`` gives the backward signal at the scores F
-    (default 1 per example); ``output_is_nonlinearity`` says whether the model's output
-    is directly the output of a nonlinearity.
-    """
-    captured = {}
-
-    def forward_with_rules(z: Tensor, *args: Any) -> Tensor:
+    def model_with_rules(z: Tensor, *args: Any) -> Tensor:
         mode.mark(z)
         with mode:
-            out = forward(z, *args)
-        mode.finish(forward)
-        captured["out"] = out
-        return out
+            mode.output = F.model(z, *args)
+        mode.finish(F.model)
+        return mode.output
 
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        f = fw.scores(forward_with_rules, x, target, additional_forward_args)
-        # The output is "straight out of a nonlinearity" also when it is a view of it (Flatten, reshape).
-        last = mode.last_output
-        from_nonlinearity = last is not None and (
-            captured["out"].untyped_storage().data_ptr() == last.untyped_storage().data_ptr()
-        )
-        w = torch.ones_like(f) if signal is None else signal(f.detach(), from_nonlinearity)
-        (grad,) = torch.autograd.grad(f, x, w, allow_unused=True)
-    return torch.zeros_like(x) if grad is None else grad.detach()
+    grads, _ = F.with_model(model_with_rules).gradients(points, signal)
+    return grads
 
 
 def derivative(f: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:

@@ -19,7 +19,8 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike
+from ..forward import prepare
 from ._rules import Nonlinearity, RuleMode, rule_gradients
 
 
@@ -30,16 +31,14 @@ def _deconvnet_rule(nl: Nonlinearity):
 
 
 def deconvnet(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """dF/dx with R * (R > 0) at every ReLU-type gate; ``baselines`` checked but unused."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
     mode = RuleMode("deconvnet", _deconvnet_rule, strict=False, needs_gate=True)
-    return rule_gradients(model, x, target, additional_forward_args, mode)
+    return rule_gradients(F, x[None], mode)[0]
 

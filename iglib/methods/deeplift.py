@@ -29,7 +29,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike
+from ..forward import prepare
 from ._rules import Nonlinearity, RuleMode, derivative, rule_gradients
 
 
@@ -59,27 +60,15 @@ def _rescale_rule(n: int):
 
 
 def deeplift(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """DeepLIFT-rescale attributions of ``inputs`` relative to ``baselines`` (default zeros)."""
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    n = x.shape[0]
-    per_example = isinstance(target, list) or (isinstance(target, Tensor) and target.numel() > 1)
-    if per_example and len(target) != n:
-        raise ValueError(f"target must hold one integer class per example ({n}), got {len(target)} classes")
-    mode = RuleMode("deeplift", _rescale_rule(n), strict=True)
-    grad = rule_gradients(
-        model,
-        torch.cat([x, x_base]),
-        fw.repeat_target(target, 2),
-        fw.repeat_args(additional_forward_args, 2),
-        mode,
-        signal=lambda f, _: torch.cat([torch.ones_like(f[:n]), torch.zeros_like(f[n:])]),
-    )
-    return (x - x_base).detach() * grad[:n]
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
+    mode = RuleMode("deeplift", _rescale_rule(len(x)), strict=True)
+    # x and x' as one batch [x; x'] (each nonlinearity sees z and z'); the signal starts at F(x) only
+    grads = rule_gradients(F, torch.stack([x, x_base]), mode, signal=lambda f: torch.stack([torch.ones_like(f[0]), torch.zeros_like(f[1])]))
+    return (x - x_base) * grads[0]

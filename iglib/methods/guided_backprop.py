@@ -18,7 +18,8 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike
+from ..forward import prepare
 from ._rules import Nonlinearity, RuleMode, gate_open, rule_gradients
 
 
@@ -34,15 +35,13 @@ def _guided_rule(nl: Nonlinearity):
 
 
 def guided_backprop(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """dF/dx with R * (lo < f < hi) * (R > 0) at every ReLU-type gate; ``baselines`` unused."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
     mode = RuleMode("guided_backprop", _guided_rule, strict=False, needs_gate=True)
-    return rule_gradients(model, x, target, additional_forward_args, mode)
+    return rule_gradients(F, x[None], mode)[0]

@@ -21,14 +21,13 @@ ValueError.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike, check_number
+from ..forward import prepare
 from ._rules import MAX_POOLING, Nonlinearity, RuleMode, rule_gradients
 
 
@@ -63,24 +62,20 @@ def _epsilon_rule(epsilon: float):
 
 
 def lrp(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     epsilon: float = 0.01,
 ) -> Tensor:
     """Epsilon-LRP relevance of each input feature, shaped like ``inputs``."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 <= epsilon < math.inf:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    eps = float(epsilon)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
+    eps = check_number(epsilon, "epsilon")
     mode = RuleMode("lrp", _epsilon_rule(eps), strict=True, also_allowed=MAX_POOLING)
 
-    def output_signal(f: Tensor, from_nonlinearity: bool) -> Tensor:
-        return torch.ones_like(f) if from_nonlinearity else _ratio(f, f, eps)
+    def output_signal(f: Tensor) -> Tensor:
+        """The relevance entering at the output: F / (F + eps sign F), unless F is a nonlinearity's output."""
+        return torch.ones_like(f) if mode.output_is_nonlinearity() else _ratio(f, f, eps)
 
-    grad = rule_gradients(model, x, target, additional_forward_args, mode, signal=output_signal)
-    return x.detach() * grad
+    return x * rule_gradients(F, x[None], mode, signal=output_signal)[0]
