@@ -100,7 +100,7 @@ def saturation_path(
     relative to x' with ``n_steps`` nodes of ``method``: one batched call for all alphas.
     """
     x, baseline = _scalar(x, "x"), _scalar(baseline, "baseline")
-    n_steps, grid = check_count(n_steps), check_count(grid, "grid")
+    n_steps, grid = check_count(n_steps, "n_steps"), check_count(grid, "grid")
     if grid < 2:
         raise ValueError(f"grid must be >= 2 (alpha = 0 and alpha = 1), got {grid}")
     dtype = _dtype(model)
