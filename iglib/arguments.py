@@ -281,9 +281,10 @@ def check_model(model: Any, inputs: Tensor, name: str = "model") -> None:
         return
     training = [m for m in module.modules() if m.training and (m is module or isinstance(m, RANDOM_IN_TRAINING))]
     if training:
-        names = sorted({type(m).__name__ for m in training})
+        names = sorted({type(m).__name__ for m in training if m is not module})
+        which = f"has submodules in training mode ({', '.join(names)})" if names else "is in training mode"
         warnings.warn(
-            f"the {name} ({type(module).__name__}) has modules in training mode ({', '.join(names)}): dropout "
+            f"the {name} ({type(module).__name__}) {which}: dropout "
             "and batch norm make attributions random and break completeness. Call model.eval() first.",
             UserWarning,
             stacklevel=4,

@@ -35,6 +35,7 @@ from torch import Tensor, nn
 
 from .arguments import Model, TargetLike, check_baselines, check_count, check_number, check_seed
 from .forward import prepare
+from .memory import check_fits
 
 TABULAR_WIDTH = 0.75  # sigma = 0.75 sqrt(n_features), the lime package's default for tables
 IMAGE_WIDTH = 0.25  # sigma on the cosine distance, the lime package's default for images
@@ -74,9 +75,10 @@ def _check_samples(n_samples: Any) -> int:
     return n_samples
 
 
-def _check_kernel(weights: np.ndarray, kernel_width: float) -> None:
-    """Refuse a kernel under which the fit sees only x itself (the first sample): all-zero slopes."""
-    if np.count_nonzero(weights[1:]) == 0:
+def _check_kernel(weights: np.ndarray, samples: np.ndarray, kernel_width: float) -> None:
+    """Refuse a kernel under which every sample with weight > 0 is x itself (the first sample): the
+    fit would see no variation and return all-zero slopes."""
+    if len(np.unique(samples[weights > 0], axis=0)) < 2:
         raise ValueError(
             f"kernel_width={kernel_width:g} gives weight 0 to every sample but x itself, so the fit "
             "explains nothing (all-zero slopes); raise kernel_width (or n_samples)."
@@ -129,6 +131,7 @@ def lime_tabular(
     n_samples = _check_samples(n_samples)
     alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     n_features = x[0].numel()
+    check_fits(4 * 8 * n_samples * n_features, f"n_samples={n_samples} samples of {n_features} features")
     sigma = TABULAR_WIDTH * math.sqrt(n_features) if kernel_width is None else check_number(kernel_width, "kernel_width", positive=True)
     s = check_baselines(scale, x[:1], name="scale")[0].reshape(-1).cpu().to(torch.float64)
     if not (s > 0).all():
@@ -139,7 +142,7 @@ def lime_tabular(
         e = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
         e[0] = 0.0  # the first sample is x itself
         weights = exponential_kernel(e.norm(dim=1).numpy(), sigma)
-        _check_kernel(weights, sigma)
+        _check_kernel(weights, e.numpy(), sigma)
         z = x[i].reshape(1, -1).cpu().to(torch.float64) + e * s
         points = z.to(x.dtype).to(x.device).reshape((n_samples, 1) + x.shape[1:])
         f = F.example(i).values(points)[:, 0]
@@ -246,6 +249,7 @@ def lime_image(
     sigma = check_number(kernel_width, "kernel_width", positive=True)
     alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     seg = _segment_maps(segments, x).to(x.device)
+    check_fits(2 * 8 * n_samples * (int(seg.max()) + 1), f"n_samples={n_samples} masks of {int(seg.max()) + 1} superpixels")
     g = check_seed(seed)
     k_max = int(seg.max()) + 1
     weights_out = torch.zeros(len(x), k_max, dtype=torch.float64)
@@ -256,7 +260,7 @@ def lime_image(
         z[0] = 1.0  # the first sample is the image itself
         distances = 1.0 - np.sqrt(z.sum(1).numpy() / k)
         pi = exponential_kernel(distances, sigma)
-        _check_kernel(pi, sigma)
+        _check_kernel(pi, z.numpy(), sigma)
         F_i, f = F.example(i), []
         for chunk in F_i.chunks(n_samples, "n_samples"):
             on = z[chunk].to(x.device, x.dtype)[:, seg[i]]  # [S, H, W]: 1 shows x, 0 shows x'

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_baselines, check_count, check_inputs
+from .arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, quote
 from .forward import prepare
 
 Surrogate = Any  # a fitted scikit-learn DecisionTree*, Lasso or LogisticRegression
@@ -193,7 +193,7 @@ def global_surrogate(
     ``data``: the inputs to fit on, [M, *features]; None draws ``n_samples`` points (seeded)
     uniformly from the box [min(x, x') - 1, max(x, x') + 1] around all inputs and baselines.
     """
-    _, x, x_base = prepare(model, inputs, baselines)
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if data is None:
@@ -206,17 +206,17 @@ def global_surrogate(
         data = check_inputs(data, "data").to(x.dtype)
         if data.shape[1:] != x.shape[1:]:
             raise ValueError(f"data must have the inputs' feature shape {tuple(x.shape[1:])}, got {tuple(data.shape[1:])}")
-    F, data, _ = prepare(model, data, None, _single_target(target), additional_forward_args)
+    F, data, _ = prepare(model, data, None, _single_target(F.target), additional_forward_args)
     f = F.values(data[None])[0]
     g = fit_tree(data, f, max_depth, seed=seed) if kind == "tree" else fit_sparse_linear(data, f, alpha, seed=seed)
     return surrogate_attributions(g, x, x_base)
 
 
-def _single_target(target: TargetLike) -> TargetLike:
+def _single_target(target: Target) -> TargetLike:
     """A global surrogate explains one score for all data: one class (an int or a tuple)."""
-    if target is None or isinstance(target, (int, tuple)):
-        return target
-    t = torch.as_tensor(target)
-    if t.numel() >= 1 and bool((t == t.reshape(-1)[0]).all()):
-        return int(t.reshape(-1)[0])
-    raise ValueError("a global surrogate explains one class for all inputs: target must be one class, got several")
+    if target.index is None:
+        return None
+    first = target.index[0]
+    if not bool((target.index == first).all()):
+        raise ValueError(f"a global surrogate explains one class for all inputs: target must be one class, got {quote(target.given)}")
+    return int(first) if len(first) == 1 else tuple(first.tolist())

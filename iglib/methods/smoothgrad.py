@@ -15,6 +15,7 @@ from torch import Tensor
 
 from ..arguments import Model, TargetLike, check_baselines, check_count, check_seed, quote
 from ..forward import prepare
+from ..memory import check_fits
 
 
 def smoothgrad(
@@ -45,6 +46,7 @@ def smoothgrad(
         raise TypeError(f"stdev must be None, a number or a tensor, got {quote(stdev)}")
     if (sigma < 0).any():
         raise ValueError(f"stdev must be >= 0, got {quote(stdev)}")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} noisy copies of the {len(x)} examples")
     noise = torch.randn((n_samples,) + x.shape, generator=check_seed(seed, x.device), dtype=x.dtype, device=x.device)
     grads, _ = F.gradients(x + sigma * noise)
     return grads.mean(0)
