@@ -37,36 +37,20 @@ from torch.autograd import forward_ad
 from torch.overrides import TorchFunctionMode
 
 from .arguments import Model, TargetLike, check_count
+from .ops import (
+    DIVISION,
+    KINK_AT_ZERO,
+    MULTILINEAR,
+    PIECEWISE_LINEAR,
+    POWERS,
+    REFLECTED,
+    SMOOTH,
+    TRACKED_MAX_POOLS,
+    UNTRACKED,
+    op_name,
+)
 from .forward import Score, prepare
 from .paths import StraightLine, straight_line
-
-# Ops that are smooth (curved) on a path-dependent tensor: exact IG cannot integrate them.
-_SMOOTH = frozenset(
-    "sigmoid tanh gelu silu mish softplus softsign tanhshrink elu selu celu hardswish logsigmoid "
-    "softmax log_softmax softmin logsumexp glu exp exp2 expm1 log log2 log10 log1p xlogy "
-    "sin cos tan sinh cosh asin acos atan atan2 asinh acosh atanh erf erfc erfinv sinc "
-    "sqrt rsqrt reciprocal square norm var std var_mean std_mean prod cumprod cdist "
-    "layer_norm group_norm instance_norm rms_norm local_response_norm normalize "
-    "cosine_similarity pairwise_distance scaled_dot_product_attention multi_head_attention_forward".split()
-)
-# Piecewise-linear or piecewise-constant ops whose branch changes exact IG does not track.
-_UNTRACKED = frozenset(
-    "sort argsort topk kthvalue median nanmedian cummax cummin adaptive_max_pool1d adaptive_max_pool2d "
-    "adaptive_max_pool3d max_pool3d fractional_max_pool2d fractional_max_pool3d lp_pool1d lp_pool2d "
-    "threshold hardshrink softshrink sign sgn floor ceil round trunc frac heaviside".split()
-)
-_PRODUCTS = frozenset(
-    "mul multiply rmul imul matmul rmatmul imatmul mm bmm mv dot vdot inner outer ger einsum "
-    "tensordot kron bilinear addcmul baddbmm addbmm addmm addmv".split()
-)
-_QUOTIENTS = frozenset("div divide true_divide truediv itruediv floor_divide floordiv".split())
-# Elementwise piecewise-linear ops, whose kinks are tracked.
-_KINK_AT_ZERO = frozenset("relu leaky_relu prelu rrelu abs absolute".split())
-_ELEMENTWISE = _KINK_AT_ZERO | frozenset(
-    "hardtanh relu6 hardsigmoid clamp clip clamp_min clamp_max maximum minimum fmax fmin max min".split()
-)
-_MAX_POOLS = frozenset("max_pool1d max_pool2d max_pool1d_with_indices max_pool2d_with_indices".split())
-
 
 def _tangent(t: Any) -> Tensor | None:
     """d t / d alpha if ``t`` varies along the path (a dual tensor), else None."""
@@ -108,7 +92,7 @@ def _overtaking(values: Tensor, slopes: Tensor) -> Tensor:
 def _elementwise_kinks(name: str, args: tuple, kwargs: dict) -> Iterator[Tensor]:
     """Distances to the kinks of an elementwise piecewise-linear op (read before it runs)."""
     x = _arg(args, kwargs, 0, "input")
-    if name in _KINK_AT_ZERO:
+    if name in KINK_AT_ZERO:
         limits = [0.0]
     elif name == "hardtanh":
         limits = [_arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)]
@@ -192,9 +176,9 @@ class _KinkRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        name = getattr(func, "__name__", "").strip("_")  # relu_ is relu, __mul__ is mul
+        name = op_name(func)
         _refuse_if_not_piecewise_linear(name, args, kwargs)
-        if name in _MAX_POOLS:
+        if name in TRACKED_MAX_POOLS:
             result = func(*args, **kwargs)
             if _tangent(_arg(args, kwargs, 0, "input")) is not None:
                 self._record(_pool_kinks(args, kwargs, result, 1 if "1d" in name else 2))
@@ -205,7 +189,7 @@ class _KinkRecorder(TorchFunctionMode):
                 if _tangent(x) is not None:
                     self._record(_reduction_kinks(name, x, _arg(args, kwargs, 1, "dim")))
                 return func(*args, **kwargs)
-        if name in _ELEMENTWISE:
+        if name in PIECEWISE_LINEAR:
             for distances in _elementwise_kinks(name, args, kwargs):
                 self._record(distances)
         return func(*args, **kwargs)
@@ -226,17 +210,17 @@ def _refuse_if_not_piecewise_linear(name: str, args: tuple, kwargs: dict) -> Non
     if not moving:
         return
     why = None
-    if name in _SMOOTH:
+    if name in SMOOTH:
         why = "which is smooth (curved), not piecewise linear"
-    elif name in _UNTRACKED:
+    elif name in UNTRACKED:
         why = "whose branch changes exact IG does not track"
-    elif name in _PRODUCTS and len(moving) >= 2:
+    elif name in MULTILINEAR and len(moving) >= 2:
         why = "to multiply two tensors that both vary along the path (a product is quadratic)"
-    elif name in _QUOTIENTS and _tangent(_arg(args, kwargs, 1, "other")) is not None:
+    elif name in DIVISION and _tangent(_arg(args, kwargs, 1, "other")) is not None:
         why = "to divide by a tensor that varies along the path"
-    elif name in ("rtruediv", "rdiv", "rfloordiv", "rpow"):
+    elif name in REFLECTED:
         why = "with a tensor that varies along the path in the denominator or the exponent"
-    elif name in ("pow", "float_power", "ipow"):
+    elif name in POWERS:
         exponent = _arg(args, kwargs, 1, "exponent")
         if isinstance(exponent, Tensor) or exponent != 1:
             why = "which is not linear in a tensor that varies along the path"

@@ -31,32 +31,30 @@ from torch import Tensor
 
 from ..arguments import Model, TargetLike
 from ..forward import prepare
-from ._rules import Nonlinearity, RuleMode, derivative, rule_gradients
+from ._rules import Nonlinearity, Rule, RuleMode, derivative, rule_gradients
 
 
-def _rescale_rule(n: int):
-    """The rescale rule for a batch whose first ``n`` rows are inputs, the next ``n`` baselines."""
+def _pairs(nl: Nonlinearity) -> bool:
+    """Every nonlinearity must see the batch [x; x'] whole on dimension 0 (z and z' side by side)."""
+    z = nl.z
+    if z.dim() == 0 or z.shape[0] % 2:
+        raise ValueError(
+            f"deeplift: {nl.name} received shape {tuple(z.shape)}; DeepLIFT runs inputs and baselines as "
+            "one batch [x; x'] and needs that batch on dimension 0 of every intermediate tensor"
+        )
+    return True
 
-    def rule(nl: Nonlinearity):
-        def apply(z: Tensor):
-            if z.dim() == 0 or z.shape[0] != 2 * n:
-                raise ValueError(
-                    f"deeplift: {nl.name} received shape {tuple(z.shape)}; DeepLIFT runs inputs and "
-                    f"baselines as one batch of {2 * n} and needs that batch on dimension 0 of every "
-                    "intermediate tensor"
-                )
-            y = nl.f(z)
-            dz, dy = z[:n] - z[n:], y[:n] - y[n:]
-            tiny = dz.abs() <= torch.finfo(z.dtype).eps ** 0.5 * (1 + z[:n].abs() + z[n:].abs())
-            slope = dy / torch.where(tiny, torch.ones_like(dz), dz)
-            if tiny.any():
-                slope = torch.where(tiny, derivative(nl.f, z[:n]), slope)
-            m = torch.cat([slope, slope])
-            return y, lambda r: r * m
 
-        return apply
+def _backward(nl: Nonlinearity, z: Tensor, y: Tensor, r: Tensor) -> Tensor:
+    """R * m, m = (f(z) - f(z')) / (z - z'), or f'(z) where z and z' (almost) coincide."""
+    n = len(z) // 2
+    dz, dy = z[:n] - z[n:], y[:n] - y[n:]
+    tiny = dz.abs() <= torch.finfo(z.dtype).eps ** 0.5 * (1 + z[:n].abs() + z[n:].abs())
+    m = torch.where(tiny, derivative(nl.f, z[:n]), dy / torch.where(tiny, torch.ones_like(dz), dz))
+    return r * torch.cat([m, m])
 
-    return rule
+
+RESCALE = Rule(_backward, applies=_pairs)
 
 
 def deeplift(
@@ -68,7 +66,7 @@ def deeplift(
 ) -> Tensor:
     """DeepLIFT-rescale attributions of ``inputs`` relative to ``baselines`` (default zeros)."""
     F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
-    mode = RuleMode("deeplift", _rescale_rule(len(x)), strict=True)
+    mode = RuleMode("deeplift", RESCALE, strict=True)
     # x and x' as one batch [x; x'] (each nonlinearity sees z and z'); the signal starts at F(x) only
     grads = rule_gradients(F, torch.stack([x, x_base]), mode, signal=lambda f: torch.stack([torch.ones_like(f[0]), torch.zeros_like(f[1])]))
     return (x - x_base) * grads[0]

@@ -28,7 +28,8 @@ from torch import Tensor
 
 from ..arguments import Model, TargetLike, check_number
 from ..forward import prepare
-from ._rules import MAX_POOLING, Nonlinearity, RuleMode, rule_gradients
+from ..ops import MAX_POOLING
+from ._rules import Nonlinearity, Rule, RuleMode, rule_gradients
 
 
 def stabilize(z: Tensor, epsilon: float) -> Tensor:
@@ -42,23 +43,20 @@ def _ratio(y: Tensor, z: Tensor, epsilon: float) -> Tensor:
     return torch.where(y == 0, torch.zeros_like(y), y / torch.where(d == 0, torch.ones_like(d), d))
 
 
-def _epsilon_rule(epsilon: float):
-    def rule(nl: Nonlinearity):
-        f0 = nl.f(torch.zeros((), dtype=nl.z.dtype, device=nl.z.device))
-        if f0.abs().max() > 0:
-            raise ValueError(
-                f"lrp: no rule for {nl.name!r}: the epsilon rule scales by f(z)/z, which needs f(0) = 0, "
-                f"but {nl.name}(0) = {f0.flatten()[0].item():g}"
-            )
+def _zero_at_zero(nl: Nonlinearity) -> bool:
+    """The epsilon rule scales by f(z)/z, which needs f(0) = 0."""
+    f0 = nl.f(torch.zeros((), dtype=nl.z.dtype, device=nl.z.device))
+    if f0.abs().max() > 0:
+        raise ValueError(
+            f"lrp: no rule for {nl.name!r}: the epsilon rule scales by f(z)/z, which needs f(0) = 0, "
+            f"but {nl.name}(0) = {f0.flatten()[0].item():g}"
+        )
+    return True
 
-        def apply(z: Tensor):
-            y = nl.f(z)
-            m = _ratio(y, z, epsilon)
-            return y, lambda r: r * m
 
-        return apply
-
-    return rule
+def epsilon_rule(epsilon: float) -> Rule:
+    """R * f(z) / (z + eps sign z)."""
+    return Rule(lambda nl, z, y, r: r * _ratio(y, z, epsilon), applies=_zero_at_zero)
 
 
 def lrp(
@@ -72,7 +70,7 @@ def lrp(
     """Epsilon-LRP relevance of each input feature, shaped like ``inputs``."""
     F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
     eps = check_number(epsilon, "epsilon")
-    mode = RuleMode("lrp", _epsilon_rule(eps), strict=True, also_allowed=MAX_POOLING)
+    mode = RuleMode("lrp", epsilon_rule(eps), strict=True, also_allowed=MAX_POOLING)
 
     def output_signal(f: Tensor) -> Tensor:
         """The relevance entering at the output: F / (F + eps sign F), unless F is a nonlinearity's output."""
