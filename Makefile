@@ -6,7 +6,11 @@ BIN    := $(VENV)/bin
 
 .PHONY: lab test setup figures benchmark clean slides
 
+# Everything that needs the network happens here (the package index, and npm for lecture mode's
+# reveal.js and MathJax when npm is installed); after it, `make test` and the notebooks run offline.
 setup: $(VENV)/.installed
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(SLIDES_DIR)/vendor/.installed; \
+	else echo "npm not found: lecture mode (make slides) will need it; everything else is installed"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

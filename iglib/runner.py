@@ -51,7 +51,7 @@ def run(path: Path, mode: str, timeout: int = 1800) -> float:
     os.environ["IGLIB_PROGRESS"] = "0"  # no tqdm bars in the committed outputs (see iglib.progress)
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
-        on_cell_executed=progress,
+        on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
     )
     start = time.perf_counter()
     client.execute()

@@ -12,6 +12,13 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 
+# One visual language for the collection. Signed attributions: ColorBrewer's RdBu (readable with
+# the common colour-vision deficiencies), reversed so that positive credit is red and negative blue,
+# always centred on zero. Magnitudes (|attribution|, masks): a perceptually uniform sequential map.
+DIVERGING = "RdBu_r"
+SEQUENTIAL = "viridis"
+
+
 def figures_dir() -> Path:
     """``IGLIB_FIGURES_DIR`` if set, else the collection's ``figures/`` folder (beside ``iglib/``)."""
     configured = os.environ.get("IGLIB_FIGURES_DIR")
@@ -25,8 +32,16 @@ def savefig(fig: Figure, name: str) -> str:
 
     Returns the file name relative to the figures folder, stable enough to print in a notebook.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str such as 'saturation_toys' or 'imagenet/fireboat', got {name!r}")
     name = name.removesuffix(".png")
-    path = figures_dir() / f"{name}.png"
+    folder = figures_dir().resolve()
+    path = (folder / f"{name}.png").resolve()
+    if not name or Path(name).is_absolute() or not path.is_relative_to(folder):
+        raise ValueError(
+            f"name must be a file name inside the figures folder ({folder}), such as 'imagenet/fireboat'; "
+            f"got {name!r}, which would be written to {path}"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
     return f"figures/{name}.png"
@@ -99,5 +114,66 @@ def attribution_grid(rows: "list[tuple[np.ndarray, dict, str]]", clip_percentile
                 k += 1
         for ax in ax_row:
             ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def _channel_sum(a: "Tensor | np.ndarray", absolute: bool) -> np.ndarray:
+    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a, dtype=np.float64)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 3:
+        raise ValueError(f"attributions must be [C, H, W] or [1, C, H, W], got shape {a.shape}")
+    return np.abs(a).sum(axis=0) if absolute else a.sum(axis=0)
+
+
+def attribution_comparison(image: np.ndarray, maps: "dict[str, Tensor | np.ndarray]", title: str = "",
+                           own_scale: "tuple[str, ...]" = (), clip_percentile: float = 99.5,
+                           panel: float = 2.8) -> Figure:
+    """Several attributions of one image on ONE colour scale, so their sizes can be compared.
+
+    Top row: the signed map (sum over colour channels) in :data:`DIVERGING`, centred on zero (red =
+    positive credit); bottom row: the magnitude (sum of |a| over channels) in :data:`SEQUENTIAL`. Both
+    rows share one limit, the ``clip_percentile`` of the largest map, with a colourbar. Maps named in
+    ``own_scale`` (a gradient, whose units are not the score's) get their own limit and colourbar.
+    ``maps``: {title: attributions [3, H, W]}; put the sums that matter in the titles.
+    """
+    import matplotlib.pyplot as plt
+
+    if not maps:
+        raise ValueError("maps must hold at least one {title: attributions}")
+    unknown = set(own_scale) - set(maps)
+    if unknown:
+        raise ValueError(f"own_scale names {sorted(unknown)}, which are not among the maps {list(maps)}")
+    signed = {name: _channel_sum(a, absolute=False) for name, a in maps.items()}
+    magnitude = {name: _channel_sum(a, absolute=True) for name, a in maps.items()}
+
+    def limit(names, values):
+        top = max((np.percentile(np.abs(values[n]), clip_percentile) for n in names), default=0.0)
+        return top if top > 0 else 1.0
+
+    shared = [n for n in maps if n not in own_scale]
+    limits = {n: (limit(shared, signed), limit(shared, magnitude)) for n in shared}
+    limits.update({n: (limit([n], signed), limit([n], magnitude)) for n in own_scale})
+    cols = 1 + len(maps)
+    fig, axes = plt.subplots(2, cols, figsize=(panel * cols + 0.8, 2 * panel + 0.6), squeeze=False)
+    axes[0, 0].imshow(image)
+    axes[0, 0].set_title(title, fontsize=9)
+    axes[1, 0].set_visible(False)
+    last_shared = shared[-1] if shared else None
+    for k, name in enumerate(maps, start=1):
+        top_limit, bottom_limit = limits[name]
+        top = axes[0, k].imshow(signed[name], cmap=DIVERGING, vmin=-top_limit, vmax=top_limit)
+        bottom = axes[1, k].imshow(magnitude[name], cmap=SEQUENTIAL, vmin=0, vmax=bottom_limit)
+        axes[0, k].set_title(name, fontsize=9)
+        axes[1, k].set_title("|" + name.split("\n")[0] + "|", fontsize=9)
+        if name == last_shared or name in own_scale:
+            what = "own scale" if name in own_scale else "shared scale"
+            fig.colorbar(top, ax=axes[0, k], fraction=0.046, pad=0.03, label=f"sum over channels ({what})")
+            fig.colorbar(bottom, ax=axes[1, k], fraction=0.046, pad=0.03, label=f"sum of |a| ({what})")
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_axis_off()
     fig.tight_layout()
     return fig

@@ -1,5 +1,6 @@
 """Run settings (mode, device), deterministic figures, and the slider-figure pattern."""
 import hashlib
+from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib
@@ -50,6 +51,26 @@ def test_savefig_is_deterministic(monkeypatch, tmp_path):
         plt.close(fig)
         digests.append(hashlib.sha256((tmp_path / "demo.png").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+@pytest.mark.parametrize("name", ["../escaped", "imagenet/../../escaped", "/tmp/absolute", "", "../.."])
+def test_savefig_refuses_names_outside_the_figures_folder(monkeypatch, tmp_path, name):
+    monkeypatch.setenv("IGLIB_FIGURES_DIR", str(tmp_path / "figures"))
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"name must be a file name inside the figures folder"):
+        viz.savefig(fig, name)
+    plt.close(fig)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_savefig_accepts_a_subfolder(monkeypatch, tmp_path):
+    monkeypatch.setenv("IGLIB_FIGURES_DIR", str(tmp_path))
+    fig, ax = plt.subplots()
+    assert viz.savefig(fig, "imagenet/fireboat.png") == "figures/imagenet/fireboat.png"
+    plt.close(fig)
+    assert (tmp_path / "imagenet" / "fireboat.png").is_file()
+    with pytest.raises(TypeError, match="name must be a str"):
+        viz.savefig(fig, Path("x"))
 
 
 def test_slider_figure_redraws_when_a_slider_moves():

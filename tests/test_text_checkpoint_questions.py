@@ -4,7 +4,6 @@ Re-runs the first updates of ``iglib.text.classifier.train`` with the checkpoint
 seed on the same data and compares the losses, and checks the config fields, the vocabulary and
 the sha256 of the data files against what the code builds now.
 """
-import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from iglib.text import classifier as clf
 from iglib.text.tokens import Vocab, tokenize
 
 CHECKPOINT = Path(iglib.text.__file__).parent / "checkpoints" / "questions_fast.pt"
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 FIRST_STEPS = 5
 
 
@@ -29,12 +27,7 @@ def saved():
 
 @pytest.fixture(scope="module")
 def split():
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("IGLIB_DATA_DIR"):
-            if not MIRROR.is_dir():
-                pytest.skip("no data mirror beside the project and IGLIB_DATA_DIR unset")
-            mp.setenv("IGLIB_DATA_DIR", str(MIRROR))
-        return clf.split()
+    return clf.split()
 
 
 def test_checkpoint_is_small_and_matches_config_labels_and_data(saved):

@@ -1,7 +1,5 @@
 """The question classifier: the model's shape, training lowers the loss, seeding, checkpoints, CLI."""
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +9,6 @@ from iglib.text import embedding_integrated_gradients
 from iglib.text import questions as qs
 from iglib.text.tokens import Vocab
 
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 TINY = clf.TrainConfig(embedding_dim=16, n_filters=16, epochs=1, batch_size=32, lr=5e-3, max_steps=40, seed=3)
 
 
@@ -39,12 +36,7 @@ TOY = _questions([TEMPLATES[label].format(noun) for noun in NOUNS for label in q
 
 @pytest.fixture(scope="module")
 def real_split():
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("IGLIB_DATA_DIR"):
-            if not MIRROR.is_dir():
-                pytest.skip("no data mirror beside the project and IGLIB_DATA_DIR unset")
-            mp.setenv("IGLIB_DATA_DIR", str(MIRROR))
-        train_set, heldout = clf.split()
+    train_set, heldout = clf.split()
     return train_set.subset(range(0, len(train_set), 8)), heldout.subset(range(0, len(heldout), 8))
 
 

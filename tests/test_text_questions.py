@@ -1,12 +1,9 @@
 """Answer-type labels for WikiTableQuestions: the rules on hand-picked answers, then the real files."""
-import os
-from pathlib import Path
 
 import pytest
 
 from iglib.text import questions as qs
 
-MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 @pytest.mark.parametrize("answer, canon, label, rule", [
@@ -57,15 +54,7 @@ def test_every_rule_and_label_is_listed():
     assert qs.LABELS == ("NUMERIC", "DATETIME", "YESNO", "STRING")
 
 
-@pytest.fixture
-def mirror(monkeypatch):
-    if not os.environ.get("IGLIB_DATA_DIR"):
-        if not MIRROR.is_dir():
-            pytest.skip("no data mirror beside the project and IGLIB_DATA_DIR unset")
-        monkeypatch.setenv("IGLIB_DATA_DIR", str(MIRROR))
-
-
-def test_real_files_are_labelled_with_their_rules(mirror):
+def test_real_files_are_labelled_with_their_rules():
     training, unseen = qs.load("training"), qs.load("unseen")
     assert len(training) == 14152 and len(unseen) == 4344
     first = dict(zip(training.ids, zip(training.answers, training.labels, training.rules)))
@@ -83,7 +72,7 @@ def test_real_files_are_labelled_with_their_rules(mirror):
         assert min(q.label_counts().values()) > 0
 
 
-def test_value_rules_agree_with_the_canonical_types(mirror):
+def test_value_rules_agree_with_the_canonical_types():
     assert qs.canon_agreement() > 0.99
 
 

@@ -138,16 +138,7 @@ def saved():
 
 @pytest.fixture(scope="module")
 def corpus_split(saved):
-    from pathlib import Path
-    import os
-
-    mirror = Path(__file__).resolve().parents[2] / "shared" / "data"
-    with pytest.MonkeyPatch.context() as mp:
-        if not os.environ.get("IGLIB_DATA_DIR"):
-            if not mirror.is_dir():
-                pytest.skip("no data mirror beside the project and IGLIB_DATA_DIR unset")
-            mp.setenv("IGLIB_DATA_DIR", str(mirror))
-        return tr.split(tr.TrainConfig(**saved["config"]))
+    return tr.split(tr.TrainConfig(**saved["config"]))
 
 
 def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):

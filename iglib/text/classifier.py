@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from .. import data, settings
 from ..progress import progress
 from . import questions as qs
+from .checkpoint import load_checkpoint, record_sha256
 from .tokens import Vocab, tokenize
 
 
@@ -193,6 +194,9 @@ def data_files_sha256() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------ checkpoints
+REBUILD = "python -m iglib.text.classifier --mode fast --threads 1 --out iglib/text/checkpoints/questions_fast.pt"
+
+
 def save(trained: Trained, path: str | Path) -> Path:
     """Write the weights, config, vocabulary, held-out metrics and data sha256 to ``path``."""
     path = Path(path)
@@ -212,7 +216,7 @@ def save(trained: Trained, path: str | Path) -> Path:
 
 def load(path: str | Path, device: torch.device | str | None = None) -> Trained:
     """A checkpoint written by :func:`save`, with the model in eval mode on ``device``."""
-    saved = torch.load(Path(path), map_location="cpu", weights_only=True)
+    saved = load_checkpoint(path, rebuild=REBUILD)
     problems = checkpoint_problems(saved)
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.classifier: " + "; ".join(problems))
@@ -253,6 +257,7 @@ def main(argv: list[str] | None = None) -> None:
     trained = train(config, train_set, heldout, on_epoch=lambda e, loss: print(f"epoch {e + 1}: loss {loss:.4f}", flush=True))
     seconds = time.perf_counter() - start
     path = save(trained, args.out)
+    record_sha256(path)
     print(f"trained on {len(train_set)} questions in {seconds:.1f} s ({torch.get_num_threads()} threads); "
           f"held-out accuracy {trained.accuracy:.3f} on {len(heldout)} questions")
     print("confusion (rows true, columns predicted):", " ".join(qs.LABELS))

@@ -43,6 +43,7 @@ from .. import data, settings
 from ..progress import progress
 from . import bleu
 from .attribution import embedding_integrated_gradients
+from .checkpoint import load_checkpoint, record_sha256
 from .tokens import Vocab, tokenize
 
 TATOEBA = "tatoeba-deu-50k/deu.txt"
@@ -429,6 +430,7 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, cmap:
 
 # ------------------------------------------------------------------------------ checkpoints
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
+REBUILD = "python -m iglib.text.translation --mode fast --threads 1 --out iglib/text/checkpoints/translation_fast.pt"
 
 
 def save(trained: Trained, path: str | Path) -> Path:
@@ -449,7 +451,7 @@ def save(trained: Trained, path: str | Path) -> Path:
 
 def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None = None) -> Trained:
     """A checkpoint written by :func:`save`, with the model in eval mode on ``device``."""
-    saved = torch.load(Path(path), map_location="cpu", weights_only=True)
+    saved = load_checkpoint(path, rebuild=REBUILD)
     problems = checkpoint_problems(saved)
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
@@ -506,6 +508,7 @@ def main(argv: list[str] | None = None) -> None:
         f"epoch {e + 1}: loss {loss:.4f} ({time.perf_counter() - start:.0f} s)", flush=True))
     seconds = time.perf_counter() - start
     path = save(trained, args.out)
+    record_sha256(path)
     print(f"trained on {len(split_.train)} pairs in {seconds:.1f} s ({torch.get_num_threads()} threads); "
           f"held-out BLEU {trained.bleu:.2f} on {len(split_.heldout_sources)} sentences")
     print(f"vocabularies: {len(trained.source_vocab)} English, {len(trained.target_vocab)} German tokens")

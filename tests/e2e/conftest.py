@@ -115,7 +115,7 @@ def lab(tmp_path_factory) -> Lab:
         JUPYTERLAB_WORKSPACES_DIR=str(dirs["workspaces"]), IPYTHONDIR=str(dirs["ipython"]),
         IGLIB_MODE="fast", IGLIB_FIGURES_DIR=str(dirs["figures"]), PYTHONUNBUFFERED="1",
         IGLIB_PROGRESS="1",  # progress bars on, as a learner sees them (the tests and CI turn them off elsewhere)
-    )  # IGLIB_DATA_DIR (the data mirror), if set, passes through
+    )  # IGLIB_DATA_DIR, if set, passes through (without it: the committed data/)
     # One torch thread per kernel: the kernel shares two cores with Chromium and the server, and two
     # threads contending for them made 08_imagenet 3x slower here (217 s against 65 s). Results are
     # not compared, only that every cell runs and every widget responds.
