@@ -371,15 +371,15 @@ def symmetry_preservation(
 # ---------------------------------------------------------------- the paper's witnesses
 @dataclass
 class Witness:
-    """One case on which to check an axiom: ``check(method, **arguments)``."""
+    """One case on which to check an axiom: ``check(attribute, **arguments)``."""
 
     axiom: str
     description: str
     check: Callable[..., AxiomResult] = field(repr=False)
     arguments: dict = field(repr=False)
 
-    def run(self, method: Method, name: str | None = None) -> AxiomResult:
-        result = self.check(method, **self.arguments, name=name)
+    def run(self, attribute: Method, name: str | None = None) -> AxiomResult:
+        result = self.check(attribute, **self.arguments, name=name)
         result.witness["case"] = self.description
         return result
 

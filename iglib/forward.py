@@ -38,9 +38,11 @@ class Score:
     ``F(points)`` maps points [k, N, *features] to F [k, N]; a non-finite F is an error.
     """
 
-    def __init__(self, model: Model, target: Target, args: tuple, n: int, internal_batch_size: int | None = None):
+    def __init__(self, model: Model, target: Target, args: tuple, n: int, internal_batch_size: int | None = None,
+                 point_bytes: int = 0):
         self.model, self.target, self.args, self.n = model, target, args, n
         self.internal_batch_size = internal_batch_size
+        self.point_bytes = point_bytes  # bytes of one point of all N examples, for the memory check
 
     def __call__(self, points: Tensor, at: str = "the path points") -> Tensor:
         k = points.shape[0]
@@ -105,11 +107,7 @@ class Score:
         return self._like(model, self.target, self.args, self.n)
 
     def _like(self, model: Model, target: Target, args: tuple, n: int) -> "Score":
-        F = Score(model, target, args, n, self.internal_batch_size)
-        F.point_bytes = self.point_bytes * n // self.n
-        return F
-
-    point_bytes = 0  # bytes of one point of all N examples (set by ``prepare``)
+        return Score(model, target, args, n, self.internal_batch_size, self.point_bytes * n // self.n)
 
 
 def prepare(
@@ -124,8 +122,8 @@ def prepare(
     x = check_inputs(inputs)
     x_base = check_baselines(baselines, x)
     check_model(model, x)
-    F = Score(model, check_target(target, len(x)), check_args(additional_forward_args, model, x), len(x))
-    F.point_bytes = x.numel() * x.element_size()
+    F = Score(model, check_target(target, len(x)), check_args(additional_forward_args, model, x), len(x),
+              point_bytes=x.numel() * x.element_size())
     ibs = check_batch_size(internal_batch_size)
     F.internal_batch_size = memory.auto_batch_size_of(F, x) if ibs == "auto" else ibs
     return F, x, x_base
