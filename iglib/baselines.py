@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import forward as fw
+from .arguments import check_inputs
 
 
 def _image_batch(inputs: Tensor) -> Tensor:
-    x = fw.as_inputs(inputs)
+    x = check_inputs(inputs)
     if x.dim() != 4:
         raise ValueError(f"inputs must be images [N, C, H, W], got shape {tuple(x.shape)}")
     return x.detach()
