@@ -9,7 +9,7 @@ Prints four tables and writes them as JSON:
    iglib / Captum, and iglib against the floor (forward+backward passes of the bare model over
    the same path points, at the same chunk size); repetitions alternate, medians are reported;
 2. accuracy per gradient evaluation: the relative completeness error |delta| / |F(x) - F(x')|
-   of every rule (and of method="adaptive") against the number of gradient evaluations, and
+   of every rule (and of adaptive_integrated_gradients) against the number of gradient evaluations, and
    the per-feature error ||a - a_ref||_1 / ||a_ref||_1 against a 2000-step Gauss-Legendre
    reference; then the evaluations Gauss-Legendre (Captum's default) and adaptive need for 1%,
    and the evaluations Gauss-Legendre needs for adaptive's per-feature error;
@@ -38,7 +38,7 @@ import torch
 
 import iglib
 from iglib import data, imagenet, settings
-from iglib.adaptive import adaptive_integrated_gradients
+from iglib.adaptive import adaptive_simpson
 from iglib.quadrature import METHODS, alphas_and_weights
 
 ROOT = Path(__file__).resolve().parent
@@ -108,7 +108,7 @@ def speed(forward, x, target, n_steps: int, method: str, chunk: int, repeats: in
 def accuracy(forward, x, target, steps: list[int], fine_steps: list[int], tols: list[float], reference_steps: int,
              chunk: int) -> dict:
     """Every rule at ``steps`` evaluations, Gauss-Legendre also at ``fine_steps`` (its error is not monotone in m),
-    and method="adaptive" at each tolerance, on each image; errors against a ``reference_steps`` reference."""
+    and adaptive_integrated_gradients at each tolerance, on each image; errors against a ``reference_steps`` reference."""
     rows = []
     for i in range(len(x)):
         xi, ti = x[i : i + 1], int(target[i])
@@ -131,8 +131,8 @@ def accuracy(forward, x, target, steps: list[int], fine_steps: list[int], tols: 
                 rows.append({"image": i, "rule": method, "evaluations": m, "completeness": completeness,
                              "per_feature": feature})
         for tol in tols:
-            a, d, used = adaptive_integrated_gradients(forward, xi, base, ti, None, n_steps=max(steps), tol=tol,
-                                                       internal_batch_size=chunk)
+            a, d, used = adaptive_simpson(forward, xi, base, ti, None, n_steps=max(steps), tol=tol,
+                                          internal_batch_size=chunk)
             completeness, feature = errors(a, d.item())
             rows.append({"image": i, "rule": f"adaptive tol={tol:g}", "evaluations": used[0],
                          "completeness": completeness, "per_feature": feature})
@@ -247,7 +247,7 @@ def report_accuracy(forward, x, target, chunk: int, pick) -> dict:
               f"{statistics.median(r['completeness'] for r in sel):>14.2g}{statistics.median(r['per_feature'] for r in sel):>13.2g}")
 
     # evaluations for 1% completeness: Gauss-Legendre (first m that meets it; m from which on it always does)
-    # against method="adaptive" with tol=0.01; then Gauss-Legendre for adaptive's per-feature error
+    # against adaptive_integrated_gradients with tol=0.01; then Gauss-Legendre for adaptive's per-feature error
     per_image = []
     for i in range(n):
         adaptive = next(r for r in rows if r["rule"] == "adaptive tol=0.01" and r["image"] == i)
@@ -288,7 +288,7 @@ def report_accuracy(forward, x, target, chunk: int, pick) -> dict:
 
 def report_steps_needed(forward, x, target, chunk: int, pick) -> dict:
     """Completeness only (no reference needed, so the grid can go further): the Gauss-Legendre step
-    counts from 8 to 512, and method="adaptive" with tol=0.01 and a budget of 512, per image."""
+    counts from 8 to 512, and adaptive_integrated_gradients with tol=0.01 and a budget of 512, per image."""
     grid = pick(fast=[8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512],
                 full=[8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024])
     rows = []
@@ -301,8 +301,8 @@ def report_steps_needed(forward, x, target, chunk: int, pick) -> dict:
             _, d = iglib.integrated_gradients(forward, xi, base, target=ti, n_steps=m, internal_batch_size=chunk,
                                               return_convergence_delta=True)
             rows.append({"image": i, "rule": "gausslegendre", "evaluations": m, "completeness": abs(d.item() / rise)})
-        _, d, used = adaptive_integrated_gradients(forward, xi, base, ti, None, n_steps=max(grid), tol=0.01,
-                                                   internal_batch_size=chunk)
+        _, d, used = adaptive_simpson(forward, xi, base, ti, None, n_steps=max(grid), tol=0.01,
+                              internal_batch_size=chunk)
         rows.append({"image": i, "rule": "adaptive tol=0.01", "evaluations": used[0],
                      "completeness": abs(d.item() / rise)})
         print(f"  steps needed: image {i + 1}/{len(x)} done", file=sys.stderr, flush=True)

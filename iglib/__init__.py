@@ -1,6 +1,7 @@
 """iglib: Integrated Gradients you can run (Sundararajan, Taly and Yan, ICML 2017).
 
-- ``integrated_gradients``: IG along the straight line (a drop-in for Captum's).
+- ``integrated_gradients``: IG along the straight line (a drop-in for Captum's);
+  ``adaptive_integrated_gradients``: IG with nodes placed where the integrand changes.
 - ``path_integrated_gradients``, ``axis_parallel_path``, ``shapley_values``: path methods.
 - ``exact_integrated_gradients``: exact IG for piecewise-linear networks.
 - the methods IG is judged against: ``gradient``, ``gradient_x_input``, ``deconvnet``,
@@ -10,8 +11,18 @@
 - ``baselines``: image baselines; ``imagenet``: the ImageNet classifier and its images.
 - ``lime``, ``surrogate`` (imported on demand, they need scikit-learn): the model-agnostic
   methods set beside IG in notebook 11.
+
+Every public function takes ``model`` first (an ``nn.Module`` or any callable) and checks its
+arguments in one place (:mod:`iglib.arguments`). ``import iglib`` does not import matplotlib:
+``iglib.viz``, ``iglib.imagenet`` and ``iglib.data`` load on first use.
 """
-from . import axioms, baselines, data, imagenet, quadrature, settings, toys, viz
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import axioms, baselines, quadrature, settings, toys
+from .adaptive import adaptive_integrated_gradients
 from .exact import breakpoints, exact_integrated_gradients
 from .integrated_gradients import integrated_gradients
 from .interior import interior_gradients
@@ -27,8 +38,20 @@ from .methods import (
 )
 from .paths import axis_parallel_path, path_integrated_gradients, shapley_values, straight_line
 
+_ON_DEMAND = ("viz", "imagenet", "data", "lime", "surrogate")
+
+
+def __getattr__(name: str) -> Any:
+    """``iglib.viz`` (matplotlib), ``iglib.imagenet``, ``iglib.data``, ``iglib.lime`` and
+    ``iglib.surrogate`` (scikit-learn) are imported on first use."""
+    if name in _ON_DEMAND:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'iglib' has no attribute {name!r}")
+
+
 __all__ = [
     "integrated_gradients",
+    "adaptive_integrated_gradients",
     "interior_gradients",
     "path_integrated_gradients",
     "straight_line",

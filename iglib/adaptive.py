@@ -34,17 +34,17 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from . import forward as fw
+from .arguments import Model, TargetLike, check_count, check_number
+from .forward import Score, prepare
 
 INITIAL_INTERVALS = 4
 SHARE = 0.3  # each round bisects the worst intervals holding this share of the error (few, but more than one)
 
 
-def _evaluate(forward: fw.Forward, x: Tensor, base: Tensor, alphas: list[float], target: fw.Target, args: Any,
-              chunk: int) -> tuple[Tensor, Tensor]:
-    """(x - x') * dF/dx and F at x' + alpha (x - x') for each alpha, in chunks of ``chunk`` points."""
+def _evaluate(F: Score, x: Tensor, base: Tensor, alphas: list[float]) -> tuple[Tensor, Tensor]:
+    """(x - x') * dF/dx and F at x' + alpha (x - x') for each alpha (one example)."""
     a = torch.tensor(alphas, dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * x.dim())
-    grads, scores = fw.gradients_at(forward, base + a * (x - base), target, args, chunk)
+    grads, scores = F.gradients(base + a * (x - base))
     return grads[:, 0] * (x - base), scores[:, 0]
 
 
@@ -105,19 +105,18 @@ def _to_split(intervals: list[Interval], residuals: list[float], room: int) -> l
     return chosen
 
 
-def _one_example(forward: fw.Forward, x: Tensor, base: Tensor, target: fw.Target, args: Any, budget: int,
-                 tol: float, chunk: int) -> tuple[Tensor, Tensor, int]:
+def _one_example(F: Score, x: Tensor, base: Tensor, budget: int, tol: float) -> tuple[Tensor, Tensor, int]:
     """IG of one example [1, ...] by adaptive Simpson; returns (attributions, delta [1], evaluations used)."""
     n0 = max(1, min(INITIAL_INTERVALS, (budget - 1) // 2))
     alphas = [k / (2 * n0) for k in range(2 * n0 + 1)]
-    h, f = _evaluate(forward, x, base, alphas, target, args, chunk)
+    h, f = _evaluate(F, x, base, alphas)
     used = len(alphas)
     intervals = [Interval(alphas[2 * k], alphas[2 * k + 2], h[2 * k : 2 * k + 3], f[2 * k : 2 * k + 3]) for k in range(n0)]
     allowed = tol * abs(f[-1] - f[0]).item()
     errors = [iv.residual() for iv in intervals]
     while _estimate(errors) > allowed and used + 2 <= budget:
         split = _to_split(intervals, errors, (budget - used) // 2)
-        h, f_new = _evaluate(forward, x, base, [q for k in split for q in intervals[k].quarters()], target, args, chunk)
+        h, f_new = _evaluate(F, x, base, [q for k in split for q in intervals[k].quarters()])
         used += 2 * len(split)
         halves = {k: intervals[k].halves(h[2 * j : 2 * j + 2], f_new[2 * j : 2 * j + 2]) for j, k in enumerate(split)}
         intervals = [half for k, iv in enumerate(intervals) for half in halves.get(k, [iv])]
@@ -127,27 +126,47 @@ def _one_example(forward: fw.Forward, x: Tensor, base: Tensor, target: fw.Target
     return attributions, delta.reshape(1), used
 
 
-def adaptive_integrated_gradients(
-    forward: fw.Forward,
+def adaptive_simpson(
+    model: Model,
     inputs: Tensor,
-    baselines: Tensor,
-    target: fw.Target = None,
+    baselines: Any = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_steps: int = 50,
     tol: float = 0.01,
-    internal_batch_size: int | None = None,
+    internal_batch_size: int | str | None = None,
 ) -> tuple[Tensor, Tensor, list[int]]:
-    """IG of each example with at most ``n_steps`` gradient evaluations, refined until the
-    estimated completeness error is at most ``tol`` * |F(x) - F(x')|. Returns (attributions, delta [N], evaluations used per example).
-    ``inputs`` and ``baselines`` are checked tensors of the same shape (see ``integrated_gradients``)."""
-    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol > 0:
-        raise ValueError(f"tol must be a relative completeness error > 0 (e.g. 0.01), got {tol!r}")
+    """Adaptive IG of each example with at most ``n_steps`` gradient evaluations, refined until the
+    estimated completeness error is at most ``tol`` * |F(x) - F(x')|. Returns (attributions,
+    delta [N], evaluations used per example)."""
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    tol = check_number(tol, "tol", positive=True, expected="a relative completeness error > 0 (e.g. 0.01)")
+    n_steps = check_count(n_steps, "n_steps")
     if n_steps < 3:
-        raise ValueError(f"n_steps must be >= 3 for method='adaptive' (Simpson needs 3 points), got {n_steps}")
-    chunk = internal_batch_size or n_steps
-    results = []
-    for i in range(inputs.shape[0]):
-        target_i, args_i = fw.one_example(target, additional_forward_args, i)
-        results.append(_one_example(forward, inputs[i : i + 1], baselines[i : i + 1], target_i, args_i,
-                                    n_steps, float(tol), chunk))
-    return (torch.cat([r[0] for r in results]), torch.cat([r[1] for r in results]), [r[2] for r in results])
+        raise ValueError(f"n_steps must be >= 3 for adaptive IG (Simpson needs 3 points), got {n_steps}")
+    F.difference(x, x_base)  # both ends finite
+    results = [_one_example(F.example(i), x[i : i + 1], x_base[i : i + 1], n_steps, tol) for i in range(len(x))]
+    return torch.cat([r[0] for r in results]), torch.cat([r[1] for r in results]), [r[2] for r in results]
+
+
+def adaptive_integrated_gradients(
+    model: Model,
+    inputs: Tensor,
+    baselines: Any = None,
+    target: TargetLike = None,
+    additional_forward_args: Any = None,
+    n_steps: int = 50,
+    tol: float = 0.01,
+    internal_batch_size: int | str | None = None,
+    return_convergence_delta: bool = False,
+) -> Tensor | tuple[Tensor, Tensor]:
+    """IG with at most ``n_steps`` gradient evaluations per example, placed where the integrand
+    changes, until the relative completeness error is at most ``tol`` (see the module's docstring).
+
+    Arguments as :func:`iglib.integrated_gradients` (no quadrature ``method``: the nodes are
+    chosen adaptively); :func:`adaptive_simpson` also returns the evaluations used.
+    """
+    attributions, delta, _ = adaptive_simpson(
+        model, inputs, baselines, target, additional_forward_args, n_steps, tol, internal_batch_size
+    )
+    return (attributions, delta) if return_convergence_delta else attributions

@@ -1,8 +1,8 @@
 """The paper's axioms (section 2 of ig-reference.md) as executable checks.
 
-Each check takes ANY attribution method called as
+Each check takes ANY attribution method ``attribute`` called as
 
-    method(model, inputs, baselines=None, target=None)  ->  attributions shaped like inputs
+    attribute(model, inputs, baselines=None, target=None)  ->  attributions shaped like inputs
 
 plus a witness (model, x, x', ...), and returns an ``AxiomResult``: whether the axiom
 holds on that witness, a one-line reason, and the numbers compared. A check first makes
@@ -32,8 +32,9 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from . import forward as fw
 from . import toys
+from .arguments import TargetLike, check_count, check_model, check_number, quote
+from .forward import Score, prepare
 
 Method = Callable[..., Tensor]
 
@@ -85,27 +86,26 @@ def _fmt(t: Tensor | float) -> str:
     return f"{t:.4g}"
 
 
-def _attribute(method: Method, model: Any, x: Tensor, x_base: Tensor, target: fw.Target) -> Tensor:
+def _attribute(attribute: Method, model: Any, x: Tensor, x_base: Tensor, target: TargetLike) -> Tensor:
     """Call the method with the common convention and check it returns a tensor like ``inputs``."""
-    attributions = method(model, x, baselines=x_base, target=target)
+    attributions = attribute(model, x, baselines=x_base, target=target)
     if isinstance(attributions, tuple):  # e.g. (attributions, delta)
         attributions = attributions[0]
     if not isinstance(attributions, Tensor) or attributions.shape != x.shape:
         got = tuple(attributions.shape) if isinstance(attributions, Tensor) else type(attributions).__name__
-        raise ValueError(f"{method_name(method)} must return a tensor shaped like inputs {tuple(x.shape)}, got {got}")
+        raise ValueError(f"{method_name(attribute)} must return a tensor shaped like inputs {tuple(x.shape)}, got {got}")
     return attributions.detach()
 
 
-def _score(model: Any, x: Tensor, target: fw.Target) -> Tensor:
-    with torch.no_grad():
-        return fw.scores(model, x, target).detach()
-
-
-def _prepare(model: Any, inputs: Any, baselines: Any) -> tuple[Tensor, Tensor]:
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    return x, x_base
+def _prepare(attribute: Method, model: Any, inputs: Any, baselines: Any, target: TargetLike,
+             **tolerances: float) -> tuple[Score, Tensor, Tensor]:
+    """(F, x, x') for a check, after checking the attribution method and the tolerances."""
+    if not callable(attribute):
+        raise TypeError(f"attribute must be an attribution method called as attribute(model, inputs, baselines=, "
+                        f"target=), got {type(attribute).__name__}: {quote(attribute)}")
+    for name, value in tolerances.items():
+        check_number(value, name)
+    return prepare(model, inputs, baselines, target)
 
 
 def _flat(t: Tensor) -> Tensor:
@@ -122,18 +122,14 @@ def _scale(delta_f: Tensor, *attributions: Tensor) -> Tensor:
 
 def _probes(x: Tensor, x_base: Tensor, k: int = 16, seed: int = 0) -> Tensor:
     """Points to spot-check a premise: x, x', the straight line between them, and random
-    points in a box around both, shape [(k + 5) * N, *features]."""
+    points in a box around both, shape [k + 5, N, *features]."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     lo, hi = torch.minimum(x, x_base), torch.maximum(x, x_base)
     span = hi - lo + 1
     u = torch.rand((k,) + x.shape, generator=g, dtype=torch.float64).to(x.device, x.dtype)
     box = lo - span + 3 * span * u
     line = torch.stack([x_base + t * (x - x_base) for t in (0.0, 0.25, 0.5, 0.75, 1.0)])
-    return torch.cat([line, box]).reshape((-1,) + x.shape[1:])
-
-
-def _repeat(target: fw.Target, x: Tensor, probes: Tensor) -> fw.Target:
-    return fw.repeat_target(target, probes.shape[0] // x.shape[0])
+    return torch.cat([line, box])
 
 
 def _first_bad(ok: Tensor) -> int:
@@ -142,11 +138,11 @@ def _first_bad(ok: Tensor) -> int:
 
 # ---------------------------------------------------------------- the checks
 def sensitivity_a(
-    method: Method,
+    attribute: Method,
     model: Any,
     inputs: Any,
     baselines: Any,
-    target: fw.Target = None,
+    target: TargetLike = None,
     tol: float = 1e-6,
     name: str | None = None,
 ) -> AxiomResult:
@@ -154,7 +150,7 @@ def sensitivity_a(
 
     a_k counts as zero when |a_k| <= ``tol`` * |F(x) - F(x')|.
     """
-    x, x_base = _prepare(model, inputs, baselines)
+    F, x, x_base = _prepare(attribute, model, inputs, baselines, target, tol=tol)
     differ = _flat(x != x_base)
     if not (differ.sum(1) == 1).all():
         bad = _first_bad(differ.sum(1) == 1)
@@ -163,10 +159,10 @@ def sensitivity_a(
             f"differs in features {differ[bad].nonzero().flatten().tolist()}"
         )
     k = differ.int().argmax(1)
-    delta_f = _score(model, x, target) - _score(model, x_base, target)
+    delta_f = F.difference(x, x_base)
     if (delta_f == 0).any():
         raise ValueError(f"Sensitivity(a) needs F(x) != F(x'); F(x) - F(x') = {_fmt(delta_f)}")
-    a = _attribute(method, model, x, x_base, target)
+    a = _attribute(attribute, model, x, x_base, target)
     a_k = _flat(a).gather(1, k[:, None]).squeeze(1)
     ok = a_k.abs() > tol * delta_f.abs()
     n = _first_bad(ok)
@@ -176,16 +172,16 @@ def sensitivity_a(
         f"{verdict} attribution {_fmt(a_k[n])}"
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a, feature=k, delta_f=delta_f, attribution_of_feature=a_k)
-    return AxiomResult(SENSITIVITY_A, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(SENSITIVITY_A, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def sensitivity_b(
-    method: Method,
+    attribute: Method,
     model: Any,
     inputs: Any,
     baselines: Any,
     dummy: int,
-    target: fw.Target = None,
+    target: TargetLike = None,
     tol: float = 1e-6,
     name: str | None = None,
 ) -> AxiomResult:
@@ -195,21 +191,19 @@ def sensitivity_b(
     random at x, x' and points around them. a_dummy counts as zero when
     |a_dummy| <= ``tol`` * max(|F(x) - F(x')|, max_k |a_k|).
     """
-    x, x_base = _prepare(model, inputs, baselines)
+    F, x, x_base = _prepare(attribute, model, inputs, baselines, target, tol=tol)
     n_features = x[0].numel()
-    if not 0 <= dummy < n_features:
+    if not 0 <= check_count(dummy, "dummy", minimum=0) < n_features:
         raise ValueError(f"dummy must be a feature index in 0..{n_features - 1}, got {dummy}")
     probes = _probes(x, x_base)
-    moved = _flat(probes.clone())
+    moved = probes.reshape(-1, n_features).clone()
     moved[:, dummy] = moved[:, dummy] + 10 * torch.randn(
         len(moved), generator=torch.Generator().manual_seed(1), dtype=torch.float64
     ).to(moved.dtype)
-    t = _repeat(target, x, probes)
-    before, after = _score(model, probes, t), _score(model, moved.reshape(probes.shape), t)
-    if not torch.allclose(before, after, rtol=1e-9, atol=1e-12):
+    if not torch.allclose(F.values(probes), F.values(moved.reshape(probes.shape)), rtol=1e-9, atol=1e-12):
         raise ValueError(f"Sensitivity(b) needs a model that ignores feature {dummy}, but F changes when it changes")
-    delta_f = _score(model, x, target) - _score(model, x_base, target)
-    a = _attribute(method, model, x, x_base, target)
+    delta_f = F.difference(x, x_base)
+    a = _attribute(attribute, model, x, x_base, target)
     a_dummy = _flat(a)[:, dummy]
     ok = a_dummy.abs() <= tol * _scale(delta_f, a)
     n = _first_bad(ok)
@@ -218,16 +212,16 @@ def sensitivity_b(
         + ("" if ok.all() else " instead of 0")
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a, dummy=dummy, attribution_of_dummy=a_dummy)
-    return AxiomResult(SENSITIVITY_B, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(SENSITIVITY_B, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def implementation_invariance(
-    method: Method,
+    attribute: Method,
     model_f: Any,
     model_g: Any,
     inputs: Any,
     baselines: Any,
-    target: fw.Target = None,
+    target: TargetLike = None,
     tol: float = 1e-6,
     name: str | None = None,
 ) -> AxiomResult:
@@ -237,30 +231,29 @@ def implementation_invariance(
     around them. Attributions count as equal when max_k |A_f,k - A_g,k| <= ``tol`` *
     max(|F(x) - F(x')|, max |A_f|, max |A_g|).
     """
-    x, x_base = _prepare(model_f, inputs, baselines)
-    fw.check_model(model_g, x)
+    F, x, x_base = _prepare(attribute, model_f, inputs, baselines, target, tol=tol)
+    check_model(model_g, x, "model_g")
     probes = _probes(x, x_base)
-    t = _repeat(target, x, probes)
-    if not torch.allclose(_score(model_f, probes, t), _score(model_g, probes, t), rtol=1e-9, atol=1e-12):
+    if not torch.allclose(F.values(probes), F.with_model(model_g).values(probes), rtol=1e-9, atol=1e-12):
         raise ValueError("implementation invariance needs two functionally equivalent models; their outputs differ")
-    a_f = _attribute(method, model_f, x, x_base, target)
-    a_g = _attribute(method, model_g, x, x_base, target)
-    delta_f = _score(model_f, x, target) - _score(model_f, x_base, target)
+    a_f = _attribute(attribute, model_f, x, x_base, target)
+    a_g = _attribute(attribute, model_g, x, x_base, target)
+    delta_f = F.difference(x, x_base)
     gap = _flat(a_f - a_g).abs().max(1).values
     ok = gap <= tol * _scale(delta_f, a_f, a_g)
     n = _first_bad(ok)
     relation = "==" if ok.all() else "!="
     reason = f"same function, attributions {_fmt(a_f[n])} {relation} {_fmt(a_g[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a_f, attributions_g=a_g, max_difference=gap)
-    return AxiomResult(IMPLEMENTATION_INVARIANCE, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(IMPLEMENTATION_INVARIANCE, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def completeness(
-    method: Method,
+    attribute: Method,
     model: Any,
     inputs: Any,
     baselines: Any,
-    target: fw.Target = None,
+    target: TargetLike = None,
     rtol: float = 0.05,
     atol: float = 1e-6,
     name: str | None = None,
@@ -271,9 +264,9 @@ def completeness(
     default rtol = 0.05 is the paper's practical rule for IG with m steps (raise m until
     the gap is within 5%); pass a small rtol to test a method that claims exactness.
     """
-    x, x_base = _prepare(model, inputs, baselines)
-    delta_f = _score(model, x, target) - _score(model, x_base, target)
-    a = _attribute(method, model, x, x_base, target)
+    F, x, x_base = _prepare(attribute, model, inputs, baselines, target, rtol=rtol, atol=atol)
+    delta_f = F.difference(x, x_base)
+    a = _attribute(attribute, model, x, x_base, target)
     total = _flat(a).sum(1)
     gap = total - delta_f
     ok = gap.abs() <= rtol * delta_f.abs() + atol
@@ -281,7 +274,7 @@ def completeness(
     relation = "matches" if ok.all() else "differs from"
     reason = f"sum of attributions {_fmt(total[n])} {relation} F(x) - F(x') = {_fmt(delta_f[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a, sum=total, delta_f=delta_f, gap=gap)
-    return AxiomResult(COMPLETENESS, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(COMPLETENESS, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 class LinearCombination(nn.Module):
@@ -300,14 +293,14 @@ class LinearCombination(nn.Module):
 
 
 def linearity(
-    method: Method,
+    attribute: Method,
     f1: Any,
     f2: Any,
     a: float,
     b: float,
     inputs: Any,
     baselines: Any,
-    target: fw.Target = None,
+    target: TargetLike = None,
     tol: float = 1e-6,
     name: str | None = None,
 ) -> AxiomResult:
@@ -318,12 +311,12 @@ def linearity(
     calls must see the same noise) for this to have a chance.
     """
     h = LinearCombination(f1, f2, a, b)
-    x, x_base = _prepare(h, inputs, baselines)
-    a_h = _attribute(method, h, x, x_base, target)
-    a_1 = _attribute(method, f1, x, x_base, target)
-    a_2 = _attribute(method, f2, x, x_base, target)
+    F, x, x_base = _prepare(attribute, h, inputs, baselines, target, tol=tol)
+    a_h = _attribute(attribute, h, x, x_base, target)
+    a_1 = _attribute(attribute, f1, x, x_base, target)
+    a_2 = _attribute(attribute, f2, x, x_base, target)
     combined = a * a_1 + b * a_2
-    delta_h = _score(h, x, target) - _score(h, x_base, target)
+    delta_h = F.difference(x, x_base)
     gap = _flat(a_h - combined).abs().max(1).values
     ok = gap <= tol * _scale(delta_h, a_h, a * a_1, b * a_2)
     n = _first_bad(ok)
@@ -335,17 +328,17 @@ def linearity(
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a_h, attributions_f1=a_1, attributions_f2=a_2,
                    combined=combined, max_difference=gap)
-    return AxiomResult(LINEARITY, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(LINEARITY, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def symmetry_preservation(
-    method: Method,
+    attribute: Method,
     model: Any,
     inputs: Any,
     baselines: Any,
     i: int,
     j: int,
-    target: fw.Target = None,
+    target: TargetLike = None,
     tol: float = 1e-6,
     name: str | None = None,
 ) -> AxiomResult:
@@ -355,39 +348,38 @@ def symmetry_preservation(
     The premise is checked on x, x' and spot-checked (F(swap(z)) = F(z)) on points around
     them. a_i and a_j count as equal when |a_i - a_j| <= ``tol`` * max(|F(x) - F(x')|, max_k |a_k|).
     """
-    x, x_base = _prepare(model, inputs, baselines)
+    F, x, x_base = _prepare(attribute, model, inputs, baselines, target, tol=tol)
     fx, fb = _flat(x), _flat(x_base)
     if not (torch.equal(fx[:, i], fx[:, j]) and torch.equal(fb[:, i], fb[:, j])):
         raise ValueError(f"symmetry preservation needs x_{i} = x_{j} and x'_{i} = x'_{j}")
     probes = _probes(x, x_base)
-    swapped = _flat(probes.clone())
+    swapped = probes.reshape(-1, x[0].numel()).clone()
     swapped[:, [i, j]] = swapped[:, [j, i]]
-    t = _repeat(target, x, probes)
-    if not torch.allclose(_score(model, probes, t), _score(model, swapped.reshape(probes.shape), t), rtol=1e-9, atol=1e-12):
+    if not torch.allclose(F.values(probes), F.values(swapped.reshape(probes.shape)), rtol=1e-9, atol=1e-12):
         raise ValueError(f"symmetry preservation needs F symmetric in features {i} and {j}; swapping them changes F")
-    delta_f = _score(model, x, target) - _score(model, x_base, target)
-    a = _attribute(method, model, x, x_base, target)
+    delta_f = F.difference(x, x_base)
+    a = _attribute(attribute, model, x, x_base, target)
     a_i, a_j = _flat(a)[:, i], _flat(a)[:, j]
     ok = (a_i - a_j).abs() <= tol * _scale(delta_f, a)
     n = _first_bad(ok)
     relation = "==" if ok.all() else "!="
     reason = f"F symmetric in features {i}, {j} and x_{i} = x_{j}: a_{i} = {_fmt(a_i[n])} {relation} a_{j} = {_fmt(a_j[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a, i=i, j=j, a_i=a_i, a_j=a_j)
-    return AxiomResult(SYMMETRY_PRESERVATION, name or method_name(method), bool(ok.all()), reason, witness)
+    return AxiomResult(SYMMETRY_PRESERVATION, name or method_name(attribute), bool(ok.all()), reason, witness)
 
 
 # ---------------------------------------------------------------- the paper's witnesses
 @dataclass
 class Witness:
-    """One case on which to check an axiom: ``check(method, **arguments)``."""
+    """One case on which to check an axiom: ``check(attribute, **arguments)``."""
 
     axiom: str
     description: str
     check: Callable[..., AxiomResult] = field(repr=False)
     arguments: dict = field(repr=False)
 
-    def run(self, method: Method, name: str | None = None) -> AxiomResult:
-        result = self.check(method, **self.arguments, name=name)
+    def run(self, attribute: Method, name: str | None = None) -> AxiomResult:
+        result = self.check(attribute, **self.arguments, name=name)
         result.witness["case"] = self.description
         return result
 

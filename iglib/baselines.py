@@ -7,6 +7,7 @@ valid input given by ``low`` and ``high`` (for iglib.imagenet: -127/128 and 128/
 
 - ``constant``: every value the same (the black image is ``constant(x, low)``);
 - ``uniform_noise``: x'_i ~ U(low, high), independently per value;
+- ``gaussian_noise``: x'_i = clip(x_i + N(0, sigma^2), low, high), the image with noise added;
 - ``blurred``: x convolved with a Gaussian of width ``sigma`` pixels (keeps colour, removes edges);
 - ``maximum_distance``: x'_i = low if x_i is nearer high, else high (the farthest valid image in L1).
 
@@ -21,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import forward as fw
+from .arguments import check_inputs
 
 
 def _image_batch(inputs: Tensor) -> Tensor:
-    x = fw.as_inputs(inputs)
+    x = check_inputs(inputs)
     if x.dim() != 4:
         raise ValueError(f"inputs must be images [N, C, H, W], got shape {tuple(x.shape)}")
     return x.detach()
@@ -47,6 +48,17 @@ def uniform_noise(inputs: Tensor, low: float, high: float, seed: int = 0) -> Ten
     _check_range(low, high)
     g = torch.Generator(device="cpu").manual_seed(seed)
     return (low + (high - low) * torch.rand(x.shape, generator=g, dtype=x.dtype)).to(x.device)
+
+
+def gaussian_noise(inputs: Tensor, sigma: float, low: float, high: float, seed: int = 0) -> Tensor:
+    """x'_i = clip(x_i + e_i, low, high) with e_i ~ N(0, sigma^2), drawn with ``seed``."""
+    x = _image_batch(inputs)
+    _check_range(low, high)
+    if not sigma > 0:
+        raise ValueError(f"sigma must be > 0 (in the model's input units), got {sigma}")
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    noise = sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
+    return (x + noise.to(x.device)).clamp(low, high)
 
 
 def gaussian_kernel(sigma: float) -> Tensor:

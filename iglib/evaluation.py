@@ -25,7 +25,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import forward as fw
+from .arguments import Model, TargetLike
+from .forward import prepare
 
 
 @dataclass
@@ -67,44 +68,26 @@ def _check(inputs: Tensor, attributions: Any, n_points: Any) -> int:
     return n_points
 
 
-def _curve(model: fw.Forward, inputs: Tensor, attributions: Tensor, target: fw.Target, baselines: Any,
+def _curve(model: Model, inputs: Tensor, attributions: Tensor, target: TargetLike, baselines: Any,
            n_points: int, additional_forward_args: Any, internal_batch_size: int | None, insert: bool) -> Curve:
-    x = fw.as_inputs(inputs).detach()
+    F, x, reference = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
     n_points = _check(x, attributions, n_points)
-    reference = fw.as_baselines(baselines, x).detach().expand_as(x)
     order = feature_ranking(attributions.detach().to(x.device))
     n, n_features = order.shape
     counts = torch.linspace(0, n_features, n_points + 1).round().long().tolist()
     # rank[i, p] = the position of feature p in example i's ranking
     rank = torch.empty_like(order).scatter_(1, order, torch.arange(n_features, device=x.device).expand(n, -1))
     pixel_shape = (n, 1) + x.shape[2:] if x.dim() == 4 else x.shape
-    scores = []
-    for k in counts:  # one forward pass per fraction, the N examples together, in chunks of internal_batch_size
+    points = []
+    for k in counts:  # one point per fraction for each example: [K+1, N, ...], through F in chunks
         chosen = (rank < k).reshape(pixel_shape)  # the top-k features of each example
-        point = torch.where(chosen, x, reference) if insert else torch.where(chosen, reference, x)
-        scores.append(_scores(model, point, target, additional_forward_args, internal_batch_size))
-    return Curve(torch.tensor(counts, dtype=torch.float64) / n_features, torch.stack(scores, dim=1))
-
-
-def _scores(model: fw.Forward, x: Tensor, target: fw.Target, args: Any, internal_batch_size: int | None) -> Tensor:
-    """F at ``x`` [N, ...] (no gradients), at most ``internal_batch_size`` examples per forward pass."""
-    chunk = len(x) if internal_batch_size is None else internal_batch_size
-    with torch.no_grad():
-        parts = [fw.scores(model, x[s : s + chunk], *_rows(target, args, s, s + chunk)) for s in range(0, len(x), chunk)]
-    return torch.cat(parts).detach().to(torch.float64).cpu()
-
-
-def _rows(target: fw.Target, args: Any, start: int, stop: int) -> tuple[fw.Target, Any]:
-    """The target and additional forward args of examples ``start:stop``."""
-    if isinstance(target, list) or (isinstance(target, Tensor) and target.dim() == 1 and target.numel() > 1):
-        target = target[start:stop]
-    if args is not None:
-        args = tuple(a[start:stop] if isinstance(a, Tensor) and a.dim() > 0 else a for a in fw._as_args(args))
-    return target, args
+        points.append(torch.where(chosen, x, reference) if insert else torch.where(chosen, reference, x))
+    scores = F.values(torch.stack(points)).T.to(torch.float64).cpu()
+    return Curve(torch.tensor(counts, dtype=torch.float64) / n_features, scores)
 
 
 def deletion_curve(
-    model: fw.Forward, inputs: Tensor, attributions: Tensor, target: fw.Target = None, baselines: Any = None,
+    model: Model, inputs: Tensor, attributions: Tensor, target: TargetLike = None, baselines: Any = None,
     n_points: int = 16, additional_forward_args: Any = None, internal_batch_size: int | None = None,
 ) -> Curve:
     """F(x with its top-f features set to the reference x'), for f = 0, 1/n_points, ..., 1.
@@ -116,7 +99,7 @@ def deletion_curve(
 
 
 def insertion_curve(
-    model: fw.Forward, inputs: Tensor, attributions: Tensor, target: fw.Target = None, baselines: Any = None,
+    model: Model, inputs: Tensor, attributions: Tensor, target: TargetLike = None, baselines: Any = None,
     n_points: int = 16, additional_forward_args: Any = None, internal_batch_size: int | None = None,
 ) -> Curve:
     """F(the reference x' with the top-f features taken from x), for f = 0, 1/n_points, ..., 1.

@@ -36,36 +36,21 @@ from torch import Tensor
 from torch.autograd import forward_ad
 from torch.overrides import TorchFunctionMode
 
-from . import forward as fw
+from .arguments import Model, TargetLike, check_count
+from .ops import (
+    DIVISION,
+    KINK_AT_ZERO,
+    MULTILINEAR,
+    PIECEWISE_LINEAR,
+    POWERS,
+    REFLECTED,
+    SMOOTH,
+    TRACKED_MAX_POOLS,
+    UNTRACKED,
+    op_name,
+)
+from .forward import Score, prepare
 from .paths import StraightLine, straight_line
-
-# Ops that are smooth (curved) on a path-dependent tensor: exact IG cannot integrate them.
-_SMOOTH = frozenset(
-    "sigmoid tanh gelu silu mish softplus softsign tanhshrink elu selu celu hardswish logsigmoid "
-    "softmax log_softmax softmin logsumexp glu exp exp2 expm1 log log2 log10 log1p xlogy "
-    "sin cos tan sinh cosh asin acos atan atan2 asinh acosh atanh erf erfc erfinv sinc "
-    "sqrt rsqrt reciprocal square norm var std var_mean std_mean prod cumprod cdist "
-    "layer_norm group_norm instance_norm rms_norm local_response_norm normalize "
-    "cosine_similarity pairwise_distance scaled_dot_product_attention multi_head_attention_forward".split()
-)
-# Piecewise-linear or piecewise-constant ops whose branch changes exact IG does not track.
-_UNTRACKED = frozenset(
-    "sort argsort topk kthvalue median nanmedian cummax cummin adaptive_max_pool1d adaptive_max_pool2d "
-    "adaptive_max_pool3d max_pool3d fractional_max_pool2d fractional_max_pool3d lp_pool1d lp_pool2d "
-    "threshold hardshrink softshrink sign sgn floor ceil round trunc frac heaviside".split()
-)
-_PRODUCTS = frozenset(
-    "mul multiply rmul imul matmul rmatmul imatmul mm bmm mv dot vdot inner outer ger einsum "
-    "tensordot kron bilinear addcmul baddbmm addbmm addmm addmv".split()
-)
-_QUOTIENTS = frozenset("div divide true_divide truediv itruediv floor_divide floordiv".split())
-# Elementwise piecewise-linear ops, whose kinks are tracked.
-_KINK_AT_ZERO = frozenset("relu leaky_relu prelu rrelu abs absolute".split())
-_ELEMENTWISE = _KINK_AT_ZERO | frozenset(
-    "hardtanh relu6 hardsigmoid clamp clip clamp_min clamp_max maximum minimum fmax fmin max min".split()
-)
-_MAX_POOLS = frozenset("max_pool1d max_pool2d max_pool1d_with_indices max_pool2d_with_indices".split())
-
 
 def _tangent(t: Any) -> Tensor | None:
     """d t / d alpha if ``t`` varies along the path (a dual tensor), else None."""
@@ -107,7 +92,7 @@ def _overtaking(values: Tensor, slopes: Tensor) -> Tensor:
 def _elementwise_kinks(name: str, args: tuple, kwargs: dict) -> Iterator[Tensor]:
     """Distances to the kinks of an elementwise piecewise-linear op (read before it runs)."""
     x = _arg(args, kwargs, 0, "input")
-    if name in _KINK_AT_ZERO:
+    if name in KINK_AT_ZERO:
         limits = [0.0]
     elif name == "hardtanh":
         limits = [_arg(args, kwargs, 1, "min_val", -1.0), _arg(args, kwargs, 2, "max_val", 1.0)]
@@ -191,9 +176,9 @@ class _KinkRecorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        name = getattr(func, "__name__", "").strip("_")  # relu_ is relu, __mul__ is mul
+        name = op_name(func)
         _refuse_if_not_piecewise_linear(name, args, kwargs)
-        if name in _MAX_POOLS:
+        if name in TRACKED_MAX_POOLS:
             result = func(*args, **kwargs)
             if _tangent(_arg(args, kwargs, 0, "input")) is not None:
                 self._record(_pool_kinks(args, kwargs, result, 1 if "1d" in name else 2))
@@ -204,7 +189,7 @@ class _KinkRecorder(TorchFunctionMode):
                 if _tangent(x) is not None:
                     self._record(_reduction_kinks(name, x, _arg(args, kwargs, 1, "dim")))
                 return func(*args, **kwargs)
-        if name in _ELEMENTWISE:
+        if name in PIECEWISE_LINEAR:
             for distances in _elementwise_kinks(name, args, kwargs):
                 self._record(distances)
         return func(*args, **kwargs)
@@ -225,17 +210,17 @@ def _refuse_if_not_piecewise_linear(name: str, args: tuple, kwargs: dict) -> Non
     if not moving:
         return
     why = None
-    if name in _SMOOTH:
+    if name in SMOOTH:
         why = "which is smooth (curved), not piecewise linear"
-    elif name in _UNTRACKED:
+    elif name in UNTRACKED:
         why = "whose branch changes exact IG does not track"
-    elif name in _PRODUCTS and len(moving) >= 2:
+    elif name in MULTILINEAR and len(moving) >= 2:
         why = "to multiply two tensors that both vary along the path (a product is quadratic)"
-    elif name in _QUOTIENTS and _tangent(_arg(args, kwargs, 1, "other")) is not None:
+    elif name in DIVISION and _tangent(_arg(args, kwargs, 1, "other")) is not None:
         why = "to divide by a tensor that varies along the path"
-    elif name in ("rtruediv", "rdiv", "rfloordiv", "rpow"):
+    elif name in REFLECTED:
         why = "with a tensor that varies along the path in the denominator or the exponent"
-    elif name in ("pow", "float_power", "ipow"):
+    elif name in POWERS:
         exponent = _arg(args, kwargs, 1, "exponent")
         if isinstance(exponent, Tensor) or exponent != 1:
             why = "which is not linear in a tensor that varies along the path"
@@ -255,19 +240,18 @@ def _lookahead(dtype: torch.dtype) -> float:
     return 16 * torch.finfo(dtype).eps
 
 
-def _next_breakpoint(model: fw.Forward, line: StraightLine, alpha: float, target: fw.Target, args: Any) -> float:
+def _next_breakpoint(F: Score, line: StraightLine, alpha: float) -> float:
     """The end of the linear piece that starts at ``alpha``: probe just past it, find the nearest kink."""
     probe = alpha + _lookahead(line.inputs.dtype)
     recorder = _KinkRecorder()
     with torch.no_grad(), forward_ad.dual_level():
-        point = line(torch.tensor([probe], dtype=torch.float64))[0]
-        point = forward_ad.make_dual(point, line.inputs - line.baselines)
+        point = forward_ad.make_dual(line(torch.tensor([probe], dtype=torch.float64)), (line.inputs - line.baselines)[None])
         with recorder:
-            fw.scores(model, point, target, args)
+            F(point)
     return min(1.0, probe + recorder.nearest)
 
 
-def _pieces(model: fw.Forward, line: StraightLine, target: fw.Target, args: Any, max_pieces: int, example: int) -> Tensor:
+def _pieces(F: Score, line: StraightLine, max_pieces: int, example: int) -> Tensor:
     """The breakpoints 0 = a_0 < a_1 < ... < a_K = 1 of one example's path."""
     alphas = [0.0]
     while alphas[-1] < 1.0:
@@ -277,29 +261,26 @@ def _pieces(model: fw.Forward, line: StraightLine, target: fw.Target, args: Any,
                 f"(reached alpha = {alphas[-1]:.6g}); raise max_pieces, or use "
                 "iglib.integrated_gradients (quadrature) for a network this large"
             )
-        alphas.append(_next_breakpoint(model, line, alphas[-1], target, args))
+        alphas.append(_next_breakpoint(F, line, alphas[-1]))
     return torch.tensor(alphas, dtype=torch.float64)
 
 
-def _integrate(
-    model: fw.Forward, line: StraightLine, alphas: Tensor, target: fw.Target, args: Any, example: int, chunk: int = 512
-) -> Tensor:
+def _integrate(F: Score, line: StraightLine, alphas: Tensor, example: int) -> Tensor:
     """(x - x') * sum_k (a_{k+1} - a_k) * dF/dx(gamma(midpoint_k)), checking that F is affine on each piece."""
     x = line.inputs
     direction = x - line.baselines
     lengths, mids = alphas.diff(), (alphas[1:] + alphas[:-1]) / 2
     input_scale = float(torch.maximum(x.abs().max(), line.baselines.abs().max()))
     total = torch.zeros_like(x)
-    for s in range(0, len(mids), chunk):
-        a, length, k = mids[s : s + chunk], lengths[s : s + chunk], len(mids[s : s + chunk])
-        ends = alphas[s : s + k + 1]
-        grads, f_mid = fw.gradients(model, line(a).reshape((k,) + x.shape[1:]), fw.repeat_target(target, k), fw.repeat_args(args, k))
-        with torch.no_grad():
-            f_end = fw.scores(model, line(ends).reshape((k + 1,) + x.shape[1:]), fw.repeat_target(target, k + 1), fw.repeat_args(args, k + 1))
-        length = length.to(x.dtype)
+    for chunk in F.chunks(len(mids), "max_pieces"):
+        length = lengths[chunk].to(x.dtype)
+        k = len(length)
+        ends = alphas[chunk.start : chunk.start + k + 1]
+        grads, f_mid = F.gradients(line(mids[chunk]))  # [k, 1, *features], [k, 1]
+        f_end = F.values(line(ends))[:, 0]
         rise = (grads * direction).reshape(k, -1).sum(1) * length  # slope * length
-        _check_affine(f_end, f_mid, rise, ends, example, input_scale)
-        total += torch.tensordot(length, grads, dims=1).reshape(x.shape)
+        _check_affine(f_end, f_mid[:, 0], rise, ends, example, input_scale)
+        total += torch.tensordot(length, grads, dims=1)
     return direction * total
 
 
@@ -323,46 +304,30 @@ def _check_affine(f_end: Tensor, f_mid: Tensor, rise: Tensor, ends: Tensor, exam
         )
 
 
-def _example(x: Tensor, base: Tensor, target: fw.Target, args: Any, i: int) -> tuple[StraightLine, fw.Target, Any]:
-    """Example i alone: its straight line, its target and its additional forward args."""
-    target, args = fw.one_example(target, args, i)
-    return straight_line(base[i : i + 1], x[i : i + 1]), target, args
-
-
-def _validated(model: fw.Forward, inputs: Tensor, baselines: Any, target: fw.Target, args: Any) -> tuple[Tensor, Tensor, Tensor]:
-    """(x, x', F(x) - F(x')) after checking every argument."""
-    x = fw.as_inputs(inputs)
-    base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    with torch.no_grad():
-        f = fw.scores(model, torch.cat([x, base]), fw.repeat_target(target, 2), fw.repeat_args(args, 2))
-    return x, base, f[: len(x)] - f[len(x) :]
-
-
 def breakpoints(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     max_pieces: int = 100_000,
 ) -> list[Tensor]:
     """Per example, the alphas 0 = a_0 < ... < a_K = 1 where F(x' + a (x - x')) changes slope."""
-    x, base, _ = _validated(model, inputs, baselines, target, additional_forward_args)
-    max_pieces = fw.check_steps(max_pieces, "max_pieces")
-    return [
-        _pieces(model, *_example(x, base, target, additional_forward_args, i), max_pieces, i) for i in range(len(x))
-    ]
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args)
+    max_pieces = check_count(max_pieces, "max_pieces")
+    F.difference(x, base)  # both ends finite
+    return [_pieces(F.example(i), straight_line(base[i : i + 1], x[i : i + 1]), max_pieces, i) for i in range(len(x))]
 
 
 def exact_integrated_gradients(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     return_convergence_delta: bool = False,
     max_pieces: int = 100_000,
+    internal_batch_size: int | str | None = None,
 ) -> Tensor | tuple[Tensor, Tensor]:
     """IG of a piecewise-linear ``model``, integrated exactly piece by piece along the straight line.
 
@@ -370,16 +335,17 @@ def exact_integrated_gradients(
     the a_k from :func:`breakpoints`. Same arguments as
     :func:`iglib.integrated_gradients.integrated_gradients` without the quadrature ones;
     with ``return_convergence_delta`` also delta = sum_i IG_i - (F(x) - F(x')) per example,
-    zero up to rounding. Raises ValueError for a network that is not piecewise linear
+    zero up to rounding; ``internal_batch_size`` bounds the pieces per forward pass as in
+    :func:`iglib.integrated_gradients`. Raises ValueError for a network that is not piecewise linear
     (naming the op) and RuntimeError when a path has more than ``max_pieces`` pieces.
     """
-    x, base, change = _validated(model, inputs, baselines, target, additional_forward_args)
-    max_pieces = fw.check_steps(max_pieces, "max_pieces")
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    max_pieces = check_count(max_pieces, "max_pieces")
+    change = F.difference(x, base)
     attributions = []
     for i in range(len(x)):
-        line, target_i, args_i = _example(x, base, target, additional_forward_args, i)
-        alphas = _pieces(model, line, target_i, args_i, max_pieces, i)
-        attributions.append(_integrate(model, line, alphas, target_i, args_i, i))
+        line = straight_line(base[i : i + 1], x[i : i + 1])
+        attributions.append(_integrate(F.example(i), line, _pieces(F.example(i), line, max_pieces, i), i))
     attributions = torch.cat(attributions)
     if not return_convergence_delta:
         return attributions

@@ -1,258 +1,129 @@
-"""F(x): the model's score for one class, and its gradient dF/dx.
+"""F(x): the model's score for one target per example, and its gradient dF/dx.
 
-Every attribution method in iglib explains a scalar function F of one example. This
-module turns a model (an ``nn.Module`` or any callable returning a batch of outputs)
-plus a ``target`` into that scalar per example, and checks the arguments on the way
-so that bad input fails loudly, naming the argument and what was expected.
+Every attribution method in iglib explains a scalar function F of one example. ``prepare``
+checks a public function's arguments (:mod:`iglib.arguments`) and returns F as a
+:class:`Score`, with x and x'. F is evaluated at *points*: a tensor [k, N, *features] holding
+k points for each of the N examples (the k nodes of a path, k noisy copies, ...), sent through
+the model as one batch of k N, step-major. Two operations serve every method:
 
-Conventions (the same as Captum's): batch dimension 0; ``target`` is None (the model
-returns one number per example), an int (one class for every example), a tuple (an
-index into a multi-dimensional output), or a list / 1-D tensor with one class per
-example; ``additional_forward_args`` are passed after the input, and tensors among
-them are repeated along dimension 0 whenever the batch is repeated (one copy per step).
+- ``F.gradients(points)``: (dF/dx, F) at the points, detached from any graph, at most
+  ``internal_batch_size`` examples per forward pass (the one chunked gradient primitive);
+- ``F.difference(x, x')``: F(x) - F(x'), what completeness says the attributions add up to.
 """
 from __future__ import annotations
 
-import numbers
-import warnings
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-Target = Union[None, int, tuple, Sequence[int], Tensor]
-Forward = Callable[..., Tensor]
-
-
-def as_inputs(inputs: Any, name: str = "inputs") -> Tensor:
-    """Check that ``inputs`` is one floating-point tensor with a batch dimension."""
-    if isinstance(inputs, (tuple, list)):
-        raise TypeError(
-            f"{name} must be a single torch.Tensor with the batch on dimension 0; got a "
-            f"{type(inputs).__name__}. iglib does not take tuples of inputs: wrap the "
-            "model so that it takes one tensor (concatenate, or attribute to one input "
-            "and pass the others through additional_forward_args)."
-        )
-    if not isinstance(inputs, Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(inputs).__name__}")
-    if not inputs.is_floating_point():
-        raise TypeError(
-            f"{name} must have a floating-point dtype (gradients need one), got "
-            f"{inputs.dtype}; for token ids use iglib.text.embedding_integrated_gradients"
-        )
-    if inputs.dim() < 1 or inputs.shape[0] == 0:
-        raise ValueError(
-            f"{name} must have a batch dimension 0 with at least one example, got shape "
-            f"{tuple(inputs.shape)}"
-        )
-    return inputs
+from . import memory
+from .arguments import (
+    Model,
+    Target,
+    TargetLike,
+    check_args,
+    check_baselines,
+    check_batch_size,
+    check_inputs,
+    check_model,
+    check_target,
+    select,
+)
 
 
-def as_baselines(baselines: Any, inputs: Tensor, name: str = "baselines") -> Tensor:
-    """The baseline x' as a tensor shaped like ``inputs``.
+class Score:
+    """F: the ``target`` output of ``model(x, *args)`` for each of the N examples.
 
-    None means zeros (the black image, the zero embedding); a Python number means that
-    constant everywhere; a tensor must broadcast to ``inputs.shape``.
+    ``F(points)`` maps points [k, N, *features] to F [k, N]; a non-finite F is an error.
     """
-    if baselines is None:
-        return torch.zeros_like(inputs)
-    if isinstance(baselines, numbers.Number) and not isinstance(baselines, bool):
-        return torch.full_like(inputs, float(baselines))
-    if not isinstance(baselines, Tensor):
-        raise TypeError(
-            f"{name} must be None, a number or a torch.Tensor broadcastable to inputs "
-            f"{tuple(inputs.shape)}, got {type(baselines).__name__}"
-        )
-    if baselines.device != inputs.device:
-        raise ValueError(
-            f"{name} is on {baselines.device} but inputs are on {inputs.device}; "
-            "move both to the same device"
-        )
-    try:
-        expanded = torch.broadcast_to(baselines, inputs.shape)
-    except RuntimeError:
-        raise ValueError(
-            f"{name} has shape {tuple(baselines.shape)}, which does not broadcast to "
-            f"the inputs' shape {tuple(inputs.shape)}"
-        ) from None
-    return expanded.to(inputs.dtype).clone()
 
+    def __init__(self, model: Model, target: Target, args: tuple, n: int, internal_batch_size: int | None = None,
+                 point_bytes: int = 0):
+        self.model, self.target, self.args, self.n = model, target, args, n
+        self.internal_batch_size = internal_batch_size
+        self.point_bytes = point_bytes  # bytes of one point of all N examples, for the memory check
 
-def check_model(forward: Forward, inputs: Tensor) -> None:
-    """Fail on a model on another device than ``inputs``; warn on training mode."""
-    if not callable(forward):
-        raise TypeError(f"forward must be an nn.Module or a callable, got {type(forward).__name__}")
-    module = forward if isinstance(forward, nn.Module) else getattr(forward, "__self__", None)
-    if not isinstance(module, nn.Module):
-        return
-    if module.training:
-        warnings.warn(
-            f"the model ({type(module).__name__}) is in training mode: dropout and batch "
-            "norm make attributions random and break completeness. Call model.eval() first.",
-            UserWarning,
-            stacklevel=3,
-        )
-    param = next(module.parameters(), None)
-    if param is not None and param.device != inputs.device:
-        raise ValueError(
-            f"inputs are on {inputs.device} but the model's parameters are on "
-            f"{param.device}; move them to the same device (e.g. inputs.to({str(param.device)!r}))"
-        )
-
-
-def check_steps(n_steps: Any, name: str = "n_steps") -> int:
-    """``n_steps`` must be a whole number >= 1."""
-    if isinstance(n_steps, bool) or not isinstance(n_steps, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 1, got {n_steps!r}")
-    if n_steps < 1:
-        raise ValueError(f"{name} must be >= 1, got {n_steps}")
-    return int(n_steps)
-
-
-def check_batch_size(internal_batch_size: Any) -> int | None:
-    """``internal_batch_size`` is None or a whole number >= 1 (examples per forward pass)."""
-    if internal_batch_size is None:
-        return None
-    if isinstance(internal_batch_size, bool) or not isinstance(internal_batch_size, numbers.Integral):
-        raise TypeError(f"internal_batch_size must be None, an int >= 1 or 'auto', got {internal_batch_size!r}")
-    if internal_batch_size < 1:
-        raise ValueError(f"internal_batch_size must be >= 1, got {internal_batch_size}")
-    return int(internal_batch_size)
-
-
-def _as_args(additional_forward_args: Any) -> tuple:
-    if additional_forward_args is None:
-        return ()
-    if isinstance(additional_forward_args, tuple):
-        return additional_forward_args
-    return (additional_forward_args,)
-
-
-def repeat_args(additional_forward_args: Any, times: int) -> Any:
-    """Repeat every batched tensor argument ``times`` along dimension 0 (step-major)."""
-    if additional_forward_args is None or times == 1:
-        return additional_forward_args
-    return tuple(
-        torch.cat([a] * times) if isinstance(a, Tensor) and a.dim() > 0 else a
-        for a in _as_args(additional_forward_args)
-    )
-
-
-def one_example(target: Target, additional_forward_args: Any, i: int) -> tuple[Target, Any]:
-    """The target and the additional forward args of example ``i`` alone (a batch of one)."""
-    if isinstance(target, list) or (isinstance(target, Tensor) and target.dim() == 1 and target.numel() > 1):
-        target = target[i : i + 1]
-    if additional_forward_args is not None:
-        additional_forward_args = tuple(
-            a[i : i + 1] if isinstance(a, Tensor) and a.dim() > 0 else a for a in _as_args(additional_forward_args)
-        )
-    return target, additional_forward_args
-
-
-def repeat_target(target: Target, times: int) -> Target:
-    """Repeat a per-example target ``times`` (step-major), like the inputs."""
-    if times == 1:
-        return target
-    if isinstance(target, Tensor) and target.dim() > 0 and target.numel() > 1:
-        return torch.cat([target] * times)
-    if isinstance(target, list):
-        return target * times
-    return target
-
-
-def select_target(output: Tensor, target: Target, batch: int) -> Tensor:
-    """F per example: the ``target`` entry of each row of ``output``, shape [batch]."""
-    if not isinstance(output, Tensor):
-        raise TypeError(f"forward must return a torch.Tensor, got {type(output).__name__}")
-    if output.dim() == 0 or output.shape[0] != batch:
-        raise ValueError(
-            f"forward returned shape {tuple(output.shape)} for a batch of {batch} examples; "
-            f"expected the batch on dimension 0, e.g. [{batch}] or [{batch}, classes]"
-        )
-    if target is None:
-        if output[0].numel() != 1:
+    def __call__(self, points: Tensor, at: str = "the path points") -> Tensor:
+        k = points.shape[0]
+        args = tuple(torch.cat([a] * k) if isinstance(a, Tensor) and a.dim() > 0 else a for a in self.args)
+        out = self.model(points.reshape((k * self.n,) + points.shape[2:]), *args)
+        f = select(out, self.target, self.n, k).reshape(k, self.n)
+        if not torch.isfinite(f).all():
+            bad = (~torch.isfinite(f)).any(0).nonzero().flatten().tolist()
             raise ValueError(
-                f"target is None but forward returns {output[0].numel()} values per example "
-                f"(shape {tuple(output.shape)}); pass target=class index"
+                f"the model output is not finite (nan or inf) at {at} of examples {bad[:10]}; "
+                "check the inputs, the baselines and the model"
             )
-        return output.reshape(batch)
-    per_example = output.reshape(batch, -1) if output.dim() > 1 else output.reshape(batch, 1)
-    if isinstance(target, bool):
-        raise TypeError("target must be None, an int, a tuple, a list or a 1-D tensor, got a bool")
-    if isinstance(target, numbers.Integral) or (isinstance(target, Tensor) and target.numel() == 1):
-        t = int(target)
-        n_classes = output.shape[1] if output.dim() > 1 else 1
-        if not -n_classes <= t < n_classes or output.dim() > 2:
-            if output.dim() > 2:
-                raise ValueError(
-                    f"target {t} is an int but forward returns shape {tuple(output.shape)}; "
-                    "pass a tuple index for multi-dimensional outputs"
-                )
-            raise ValueError(f"target {t} is out of range for an output with {n_classes} classes")
-        return per_example[:, t]
-    if isinstance(target, tuple):
-        try:
-            return output[(slice(None),) + target].reshape(batch)
-        except (IndexError, RuntimeError) as e:
-            raise ValueError(
-                f"target {target} does not index forward's output of shape {tuple(output.shape)}: {e}"
-            ) from None
-    if isinstance(target, (list, Tensor)):
-        t = torch.as_tensor(target, device=output.device)
-        if t.dim() != 1 or t.numel() != batch or t.dtype in (torch.float16, torch.float32, torch.float64):
-            raise ValueError(
-                f"target must hold one integer class per example ({batch}), got "
-                f"{tuple(t.shape)} of dtype {t.dtype}"
-            )
-        n_classes = per_example.shape[1]
-        if t.min() < -n_classes or t.max() >= n_classes:
-            raise ValueError(f"target {t.tolist()} has a class out of range for an output with {n_classes} classes")
-        return per_example.gather(1, (t % n_classes).long().unsqueeze(1)).squeeze(1)
-    raise TypeError(
-        f"target must be None, an int, a tuple, a list or a 1-D tensor, got {type(target).__name__}"
-    )
+        return f
+
+    def gradients(self, points: Tensor, signal: Callable[[Tensor], Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """(dF/dx [k, N, *features], F [k, N]) at ``points``, in chunks of at most
+        ``internal_batch_size`` examples; ``signal(F)`` weighs each F in the backward pass
+        (default 1)."""
+        grads, scores = [], []
+        for chunk in self.chunks(points.shape[0]):
+            with torch.enable_grad():
+                p = points[chunk].detach().requires_grad_(True)
+                f = self(p)
+                w = torch.ones_like(f) if signal is None else signal(f.detach())
+                (g,) = torch.autograd.grad(f, p, w, allow_unused=True)
+            grads.append(torch.zeros_like(p) if g is None else g.detach())
+            scores.append(f.detach())
+        return torch.cat(grads), torch.cat(scores)
+
+    def values(self, points: Tensor) -> Tensor:
+        """F [k, N] at ``points`` without gradients, in the same chunks."""
+        with torch.no_grad():
+            return torch.cat([self(points[chunk]) for chunk in self.chunks(points.shape[0])])
+
+    def chunks(self, k: int, name: str = "n_steps") -> list[slice]:
+        """Slices of the k points per example that go through the model together: at most
+        ``internal_batch_size`` examples, but at least one point of every example."""
+        per = k if self.internal_batch_size is None else max(1, min(k, self.internal_batch_size // self.n))
+        if self.internal_batch_size is None:
+            memory.check_fits(3 * per * self.point_bytes, f"{name}={k} with internal_batch_size=None evaluates {k} "
+                              f"points of each of the {self.n} examples in one forward pass, which",
+                              "; pass internal_batch_size (an int, or 'auto')")
+        return [slice(s, s + per) for s in range(0, k, per)]
+
+    def ends(self, x: Tensor, baselines: Tensor) -> tuple[Tensor, Tensor]:
+        """(F(x), F(x')) per example, [N] each."""
+        with torch.no_grad():
+            return self(x[None], at="the inputs")[0], self(baselines[None], at="the baselines")[0]
+
+    def difference(self, x: Tensor, baselines: Tensor) -> Tensor:
+        """F(x) - F(x') per example, [N]: what completeness says the attributions add up to."""
+        f_x, f_base = self.ends(x, baselines)
+        return f_x - f_base
+
+    def example(self, i: int) -> "Score":
+        """F of example ``i`` alone (a batch of one)."""
+        args = tuple(a[i : i + 1] if isinstance(a, Tensor) and a.dim() > 0 else a for a in self.args)
+        return self._like(self.model, self.target.example(i), args, 1)
+
+    def with_model(self, model: Model) -> "Score":
+        """The same target and arguments on another model (a wrapper of this one)."""
+        return self._like(model, self.target, self.args, self.n)
+
+    def _like(self, model: Model, target: Target, args: tuple, n: int) -> "Score":
+        return Score(model, target, args, n, self.internal_batch_size, self.point_bytes * n // self.n)
 
 
-def scores(forward: Forward, x: Tensor, target: Target = None, additional_forward_args: Any = None) -> Tensor:
-    """F(x) per example, shape [N]; a non-finite score is an error."""
-    out = forward(x, *_as_args(additional_forward_args))
-    f = select_target(out, target, x.shape[0])
-    if not torch.isfinite(f).all():
-        bad = (~torch.isfinite(f)).nonzero().flatten().tolist()
-        raise ValueError(
-            f"the model output is not finite (nan or inf) for examples {bad[:10]} of the "
-            "batch; check the inputs and the model"
-        )
-    return f
-
-
-def gradients(
-    forward: Forward, x: Tensor, target: Target = None, additional_forward_args: Any = None
-) -> tuple[Tensor, Tensor]:
-    """(dF/dx, F(x)) for every example of the batch ``x``."""
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        f = scores(forward, x, target, additional_forward_args)
-        (grad,) = torch.autograd.grad(f.sum(), x, allow_unused=True)
-    if grad is None:
-        grad = torch.zeros_like(x)
-    return grad.detach(), f.detach()
-
-
-def gradients_at(
-    forward: Forward, points: Tensor, target: Target = None, additional_forward_args: Any = None,
-    internal_batch_size: int | None = None,
-) -> tuple[Tensor, Tensor]:
-    """(dF/dx [S, N, ...], F [S, N]) at ``points`` [S, N, ...]: S points for each of the N examples,
-    at most ``internal_batch_size`` points per forward pass (at least one point of every example)."""
-    s, n = points.shape[:2]
-    chunk = s if internal_batch_size is None else max(1, internal_batch_size // n)
-    grads, scores = [], []
-    for start in range(0, s, chunk):
-        p = points[start : start + chunk]
-        k = p.shape[0]
-        g, f = gradients(forward, p.reshape((k * n,) + p.shape[2:]), repeat_target(target, k),
-                         repeat_args(additional_forward_args, k))
-        grads.append(g.reshape(p.shape))
-        scores.append(f.reshape(k, n))
-    return torch.cat(grads), torch.cat(scores)
+def prepare(
+    model: Any,
+    inputs: Any,
+    baselines: Any = None,
+    target: TargetLike = None,
+    additional_forward_args: Any = None,
+    internal_batch_size: Any = None,
+) -> tuple[Score, Tensor, Tensor]:
+    """Check a public function's arguments; return (F, x, x'), x and x' detached, x' shaped like x."""
+    x = check_inputs(inputs)
+    x_base = check_baselines(baselines, x)
+    check_model(model, x)
+    F = Score(model, check_target(target, len(x)), check_args(additional_forward_args, model, x), len(x),
+              point_bytes=x.numel() * x.element_size())
+    ibs = check_batch_size(internal_batch_size)
+    F.internal_batch_size = memory.auto_batch_size_of(F, x) if ibs == "auto" else ibs
+    return F, x, x_base

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import forward as fw
-from .memory import resolve_batch_size
-from .quadrature import alphas_and_weights
+from .arguments import Model, TargetLike
+from .forward import prepare
+from .memory import check_fits
+from .quadrature import nodes
 
 
 @dataclass
@@ -53,10 +54,10 @@ class InteriorGradients:
 
 
 def interior_gradients(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
@@ -66,18 +67,13 @@ def interior_gradients(
     and F at both ends. Same arguments as :func:`iglib.integrated_gradients`, whose result
     :meth:`InteriorGradients.integrated_gradients` reproduces.
     """
-    x = fw.as_inputs(inputs).detach()
-    x_base = fw.as_baselines(baselines, x).detach()
-    fw.check_model(forward, x)
-    n_steps = fw.check_steps(n_steps)
-    ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
-    n = x.shape[0]
-    alphas, weights = (torch.as_tensor(a, dtype=torch.float64) for a in alphas_and_weights(method, n_steps))
-    points = x_base + alphas.to(x.device, x.dtype).reshape((-1,) + (1,) * x.dim()) * (x - x_base)
-    grads, scores = fw.gradients_at(forward, points, target, additional_forward_args, ibs)
-    with torch.no_grad():
-        f = fw.scores(forward, torch.cat([x, x_base]), fw.repeat_target(target, 2), fw.repeat_args(additional_forward_args, 2))
-    return InteriorGradients(x, x_base, alphas, weights, scores, grads, f[n:], f[:n], method)
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    alphas, weights = nodes(method, n_steps, like=torch.empty((), dtype=torch.float64))
+    f_x, f_base = F.ends(x, x_base)
+    check_fits(2 * len(alphas) * x.numel() * x.element_size(), f"keeping the gradients at n_steps={n_steps} points of "
+               f"each of the {len(x)} examples")
+    grads, scores = F.gradients(x_base + alphas.to(x.device, x.dtype).reshape((-1,) + (1,) * x.dim()) * (x - x_base))
+    return InteriorGradients(x, x_base, alphas, weights, scores, grads, f_base, f_x, method)
 
 
 def saturation_alpha(alphas: Tensor | np.ndarray, scores: Tensor | np.ndarray, baseline_score: float = 0.0,

@@ -26,7 +26,6 @@ Every call counts its model evaluations (``evaluations``: examples passed throug
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +33,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from . import forward as fw
+from .arguments import Model, TargetLike, check_baselines, check_count, check_number, check_seed
+from .forward import prepare
+from .memory import check_fits
 
 TABULAR_WIDTH = 0.75  # sigma = 0.75 sqrt(n_features), the lime package's default for tables
 IMAGE_WIDTH = 0.25  # sigma on the cosine distance, the lime package's default for images
@@ -67,37 +68,21 @@ def effective_samples(weights: Tensor | np.ndarray) -> Tensor:
     return w.sum(-1) ** 2 / (w**2).sum(-1)
 
 
-def _check_positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0 or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+def _check_samples(n_samples: Any) -> int:
+    n_samples = check_count(n_samples, "n_samples")
+    if n_samples < 2:
+        raise ValueError(f"n_samples={n_samples} draws only x itself (the first sample); LIME needs more to fit a slope")
+    return n_samples
 
 
-def _check_alpha(alpha: Any) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not alpha >= 0:
-        raise ValueError(f"alpha (the ridge penalty) must be a number >= 0, got {alpha!r}")
-    return float(alpha)
-
-
-def _generator(seed: Any) -> torch.Generator:
-    if seed is None:
-        seed = int(torch.randint(0, 2**62, ()).item())
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be None or an int, got {seed!r}")
-    return torch.Generator().manual_seed(int(seed))
-
-
-def _scores_in_batches(
-    forward: fw.Forward, points: Tensor, target: fw.Target, args: Any, internal_batch_size: int | None
-) -> Tensor:
-    """F at ``points`` [S, ...] (one example's samples), at most ``internal_batch_size`` per pass."""
-    chunk = len(points) if internal_batch_size is None else internal_batch_size
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(points), chunk):
-            p = points[start : start + chunk]
-            out.append(fw.scores(forward, p, fw.repeat_target(target, len(p)), fw.repeat_args(args, len(p))))
-    return torch.cat(out)
+def _check_kernel(weights: np.ndarray, samples: np.ndarray, kernel_width: float) -> None:
+    """Refuse a kernel under which every sample with weight > 0 is x itself (the first sample): the
+    fit would see no variation and return all-zero slopes."""
+    if len(np.unique(samples[weights > 0], axis=0)) < 2:
+        raise ValueError(
+            f"kernel_width={kernel_width:g} gives weight 0 to every sample but x itself, so the fit "
+            "explains nothing (all-zero slopes); raise kernel_width (or n_samples)."
+        )
 
 
 @dataclass
@@ -116,10 +101,10 @@ class LocalLinearModel:
 
 # ---------------------------------------------------------------- tabular
 def lime_tabular(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_samples: int = 1000,
     kernel_width: float | None = None,
@@ -130,7 +115,7 @@ def lime_tabular(
     internal_batch_size: int | None = None,
     return_fit: bool = False,
 ) -> Tensor | tuple[Tensor, LocalLinearModel]:
-    """Tabular LIME of ``forward``'s ``target`` score at each example of ``inputs``.
+    """Tabular LIME of ``model``'s ``target`` score at each example of ``inputs``.
 
     For each example x: ``n_samples`` points z = x + scale * e (the first is x), weights
     pi(z) = exp(-||(z - x) / scale||^2 / sigma^2) with sigma = ``kernel_width`` (default
@@ -142,35 +127,32 @@ def lime_tabular(
     gives the same samples for every kernel width). With ``return_fit``, also the
     :class:`LocalLinearModel` (slopes, intercept, R^2, evaluations).
     """
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(forward, x)
-    n_samples = fw.check_steps(n_samples, "n_samples")
-    internal_batch_size = fw.check_batch_size(internal_batch_size)
-    alpha = _check_alpha(alpha)
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    n_samples = _check_samples(n_samples)
+    alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     n_features = x[0].numel()
-    sigma = TABULAR_WIDTH * math.sqrt(n_features) if kernel_width is None else _check_positive(kernel_width, "kernel_width")
-    s = fw.as_baselines(scale, x[:1], name="scale")[0].reshape(-1).detach().cpu().to(torch.float64)
+    check_fits(4 * 8 * n_samples * n_features, f"n_samples={n_samples} samples of {n_features} features")
+    sigma = TABULAR_WIDTH * math.sqrt(n_features) if kernel_width is None else check_number(kernel_width, "kernel_width", positive=True)
+    s = check_baselines(scale, x[:1], name="scale")[0].reshape(-1).cpu().to(torch.float64)
     if not (s > 0).all():
         raise ValueError("scale must be > 0 for every feature (it is the standard deviation of the samples)")
-    g = _generator(seed)
+    g = check_seed(seed)
     slopes, intercepts, r2, n_eff = [], [], [], []
     for i in range(len(x)):
-        target_i, args_i = fw.one_example(target, additional_forward_args, i)
         e = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
         e[0] = 0.0  # the first sample is x itself
-        offsets = e * s
-        z = x[i].detach().reshape(1, -1).cpu().to(torch.float64) + offsets
-        points = z.to(x.dtype).to(x.device).reshape((n_samples,) + x.shape[1:])
-        f = _scores_in_batches(forward, points, target_i, args_i, internal_batch_size)
         weights = exponential_kernel(e.norm(dim=1).numpy(), sigma)
+        _check_kernel(weights, e.numpy(), sigma)
+        z = x[i].reshape(1, -1).cpu().to(torch.float64) + e * s
+        points = z.to(x.dtype).to(x.device).reshape((n_samples, 1) + x.shape[1:])
+        f = F.example(i).values(points)[:, 0]
         w, b, score = weighted_linear_fit(e.numpy(), f.detach().cpu().to(torch.float64).numpy(), weights, alpha)
         slopes.append(torch.from_numpy(w) / s)
         intercepts.append(b)
         r2.append(score)
         n_eff.append(effective_samples(weights))
     coefficients = torch.stack(slopes).reshape(x.shape).to(x.dtype).to(x.device)
-    attributions = coefficients * (x.detach() - x_base) if multiply_by_inputs else coefficients.clone()
+    attributions = coefficients * (x - x_base) if multiply_by_inputs else coefficients.clone()
     if not return_fit:
         return attributions
     fit = LocalLinearModel(coefficients, torch.tensor(intercepts, dtype=torch.float64), torch.tensor(r2, dtype=torch.float64),
@@ -239,11 +221,11 @@ def paint(weights: Tensor, segments: Tensor) -> Tensor:
 
 
 def lime_image(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     segments: Any,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_samples: int = 1000,
     kernel_width: float = IMAGE_WIDTH,
@@ -251,7 +233,7 @@ def lime_image(
     seed: int | None = None,
     internal_batch_size: int | None = None,
 ) -> LimeImage:
-    """Image LIME of ``forward``'s ``target`` score for each image of ``inputs`` [N, C, H, W].
+    """Image LIME of ``model``'s ``target`` score for each image of ``inputs`` [N, C, H, W].
 
     ``segments``: superpixel labels [H, W] (shared) or [N, H, W], e.g. from :func:`superpixels`.
     Each of ``n_samples`` masks z' in {0, 1}^K (the first all ones, the others each superpixel on
@@ -260,35 +242,31 @@ def lime_image(
     paper's baseline). Weights pi = exp(-d^2 / sigma^2), d = 1 - sqrt(|z'| / K) (cosine distance
     to all-on), sigma = ``kernel_width``; weighted ridge fit (penalty ``alpha``) of F on z'.
     """
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(forward, x)
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
     if x.dim() < 3:
         raise ValueError(f"inputs must be images [N, C, H, W] (or [N, H, W]), got shape {tuple(x.shape)}")
-    n_samples = fw.check_steps(n_samples, "n_samples")
-    internal_batch_size = fw.check_batch_size(internal_batch_size)
-    sigma = _check_positive(kernel_width, "kernel_width")
-    alpha = _check_alpha(alpha)
+    n_samples = _check_samples(n_samples)
+    sigma = check_number(kernel_width, "kernel_width", positive=True)
+    alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     seg = _segment_maps(segments, x).to(x.device)
-    g = _generator(seed)
+    check_fits(2 * 8 * n_samples * (int(seg.max()) + 1), f"n_samples={n_samples} masks of {int(seg.max()) + 1} superpixels")
+    g = check_seed(seed)
     k_max = int(seg.max()) + 1
     weights_out = torch.zeros(len(x), k_max, dtype=torch.float64)
     intercepts, r2, n_eff = [], [], []
     for i in range(len(x)):
-        target_i, args_i = fw.one_example(target, additional_forward_args, i)
         k = int(seg[i].max()) + 1
         z = (torch.rand(n_samples, k, generator=g) < 0.5).to(torch.float64)
         z[0] = 1.0  # the first sample is the image itself
-        f = []
-        chunk = n_samples if internal_batch_size is None else internal_batch_size
-        for start in range(0, n_samples, chunk):
-            on = z[start : start + chunk].to(x.device, x.dtype)[:, seg[i]]  # [S, H, W]: 1 shows x, 0 shows x'
-            on = on.reshape((len(on),) + (1,) * (x.dim() - 3) + on.shape[1:])  # broadcast over channels
-            points = x_base[i] + on * (x[i].detach() - x_base[i])
-            f.append(_scores_in_batches(forward, points, target_i, args_i, None))
-        f = torch.cat(f).cpu().to(torch.float64).numpy()
         distances = 1.0 - np.sqrt(z.sum(1).numpy() / k)
         pi = exponential_kernel(distances, sigma)
+        _check_kernel(pi, z.numpy(), sigma)
+        F_i, f = F.example(i), []
+        for chunk in F_i.chunks(n_samples, "n_samples"):
+            on = z[chunk].to(x.device, x.dtype)[:, seg[i]]  # [S, H, W]: 1 shows x, 0 shows x'
+            on = on.reshape((len(on),) + (1,) * (x.dim() - 3) + on.shape[1:])  # broadcast over channels
+            f.append(F_i.values((x_base[i] + on * (x[i] - x_base[i]))[:, None])[:, 0])
+        f = torch.cat(f).cpu().to(torch.float64).numpy()
         w, b, score = weighted_linear_fit(z.numpy(), f, pi, alpha)
         weights_out[i, :k] = torch.from_numpy(w)
         intercepts.append(b)
@@ -319,7 +297,7 @@ class EvaluationCounter(nn.Module):
     """Wraps a model and counts the examples it is run on: ``forward_evaluations`` (no gradient
     needed) and ``gradient_evaluations`` (inputs that require grad, so a backward pass follows)."""
 
-    def __init__(self, model: fw.Forward):
+    def __init__(self, model: Model):
         super().__init__()
         self.model = model
         self.forward_evaluations = 0

@@ -10,18 +10,18 @@ backward pass. With a safety factor for the backward pass's own temporaries,
 
 where the budget is given, or read from the device: the free memory of a CUDA device, or half
 of the available RAM (``MemAvailable``) for the CPU. Chunking never changes the result.
+
+The same budget refuses, before anything is allocated, a step count whose nodes or whose one
+forward pass cannot fit (``check_fits``).
 """
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
-from . import forward as fw
-
-AUTO = "auto"
 SAFETY = 2.0  # the backward pass needs about as much again as the saved activations
 CUDA_SHARE, CPU_SHARE = 0.8, 0.5
 
@@ -39,8 +39,16 @@ def device_budget(device: torch.device) -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES") * CPU_SHARE)
 
 
-def saved_bytes(forward: fw.Forward, inputs: Tensor, target: fw.Target = None, additional_forward_args: Any = None) -> int:
-    """Bytes of the tensors autograd saves for the backward pass in one forward pass of ``inputs``.
+def check_fits(n_bytes: float, what: str, advice: str = "", device: torch.device = torch.device("cpu")) -> None:
+    """Refuse (ValueError) ``what`` needing ``n_bytes`` when the device's budget is smaller."""
+    budget = device_budget(device)
+    if n_bytes > budget:
+        raise ValueError(f"{what} needs at least {n_bytes / 2**30:.3g} GiB, more than the "
+                         f"{budget / 2**30:.3g} GiB available{advice}")
+
+
+def saved_bytes_of(F: Callable[[Tensor], Tensor], x: Tensor) -> int:
+    """Bytes of the tensors autograd saves for the backward pass in one evaluation of F at x.
 
     Parameters and other tensors that exist anyway (not created by the pass) are counted once
     each at most; tensors saved twice are counted once.
@@ -53,35 +61,34 @@ def saved_bytes(forward: fw.Forward, inputs: Tensor, target: fw.Target = None, a
         return t
 
     with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fw.scores(forward, inputs.detach().requires_grad_(True), target, additional_forward_args)
+        F(x.detach()[None].requires_grad_(True))
     return sum(seen.values())
 
 
-def auto_batch_size(
-    forward: fw.Forward,
-    inputs: Tensor,
-    target: fw.Target = None,
-    additional_forward_args: Any = None,
-    budget: int | None = None,
-) -> int:
-    """The number of path points per forward pass that fits ``budget`` bytes (default: the device's)."""
-    x = fw.as_inputs(inputs)
+def auto_batch_size_of(F: Callable[[Tensor], Tensor], x: Tensor, budget: int | None = None) -> int:
+    """The number of path points per forward pass (examples, as ``internal_batch_size`` counts
+    them) that fits ``budget`` bytes (default: the device's)."""
     if budget is None:
         budget = device_budget(x.device)
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
         raise ValueError(f"budget must be a number of bytes >= 1, got {budget!r}")
-    n = x.shape[0]
-    per_point = SAFETY * saved_bytes(forward, x, target, additional_forward_args) / n + 4 * x[0].numel() * x.element_size()
+    per_point = SAFETY * saved_bytes_of(F, x) / len(x) + 4 * x[0].numel() * x.element_size()
     return max(1, int(budget // per_point))
 
 
-def resolve_batch_size(
-    internal_batch_size: Any, forward: fw.Forward, inputs: Tensor, target: fw.Target = None,
-    additional_forward_args: Any = None,
-) -> int | None:
-    """``internal_batch_size`` as checked by :func:`iglib.forward.check_batch_size`, or ``"auto"`` resolved."""
-    if isinstance(internal_batch_size, str):
-        if internal_batch_size != AUTO:
-            raise ValueError(f"internal_batch_size must be None, an int >= 1 or 'auto', got {internal_batch_size!r}")
-        return auto_batch_size(forward, inputs, target, additional_forward_args)
-    return fw.check_batch_size(internal_batch_size)
+def saved_bytes(model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None) -> int:
+    """:func:`saved_bytes_of` for a model, its target and arguments."""
+    from .forward import prepare  # forward resolves internal_batch_size="auto" with this module
+
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
+    return saved_bytes_of(F, x)
+
+
+def auto_batch_size(
+    model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None, budget: int | None = None
+) -> int:
+    """:func:`auto_batch_size_of` for a model, its target and arguments."""
+    from .forward import prepare
+
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
+    return auto_batch_size_of(F, x, budget)

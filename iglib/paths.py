@@ -25,9 +25,9 @@ from typing import Any, Callable, Sequence, Union
 import torch
 from torch import Tensor
 
-from . import forward as fw
-from .memory import resolve_batch_size
-from .quadrature import alphas_and_weights
+from .arguments import Model, TargetLike, check_baselines, check_inputs
+from .forward import Score, prepare
+from .quadrature import nodes
 
 Path = Union[Callable[[Tensor], Tensor], Tensor]
 
@@ -46,19 +46,20 @@ class StraightLine:
         return (self.inputs - self.baselines).expand((len(alphas),) + self.inputs.shape)
 
 
-def straight_line(baselines: Tensor, inputs: Tensor) -> StraightLine:
-    """Integrated Gradients' path: gamma(alpha) = x' + alpha (x - x')."""
-    return StraightLine(baselines, inputs)
+def straight_line(baselines: Any, inputs: Tensor) -> StraightLine:
+    """Integrated Gradients' path: gamma(alpha) = x' + alpha (x - x') (``baselines`` as for IG)."""
+    x = check_inputs(inputs)
+    return StraightLine(check_baselines(baselines, x), x)
 
 
-def axis_parallel_path(baselines: Tensor, inputs: Tensor, order: Sequence[int]) -> Tensor:
+def axis_parallel_path(baselines: Any, inputs: Tensor, order: Sequence[int]) -> Tensor:
     """Corner points of the path that moves one feature at a time, in ``order``.
 
     Features are the flattened per-example entries (``inputs[0].numel()`` of them); the
     result has shape [n_features + 1, *inputs.shape] and runs from x' to x.
     """
-    x = fw.as_inputs(inputs)
-    base = fw.as_baselines(baselines, x)
+    x = check_inputs(inputs)
+    base = check_baselines(baselines, x)
     n = x[0].numel()
     if sorted(order) != list(range(n)):
         raise ValueError(f"order must be a permutation of the {n} feature indices 0..{n - 1}, got {list(order)}")
@@ -77,49 +78,45 @@ def _velocity(path: Callable[[Tensor], Tensor], alphas: Tensor) -> Tensor:
     return velocity
 
 
-def _integrate_segment(
-    forward: fw.Forward,
-    path: Callable[[Tensor], Tensor],
-    target: fw.Target,
-    args: Any,
-    n_steps: int,
-    method: str,
-    steps_per_chunk: int,
-    like: Tensor,
-) -> Tensor:
+def _integrate(F: Score, path: Callable[[Tensor], Tensor], method: str, n_steps: int, x: Tensor) -> Tensor:
     """sum_k w_k * dF/dgamma(gamma(alpha_k)) * gamma'(alpha_k), chunk by chunk over the steps."""
-    alphas, weights = alphas_and_weights(method, n_steps)
-    alphas = torch.as_tensor(alphas, dtype=like.dtype if like.dtype == torch.float64 else torch.float64)
-    n = like.shape[0]
-    total = torch.zeros_like(like)
-    for start in range(0, n_steps, steps_per_chunk):
-        a = alphas[start : start + steps_per_chunk].to(like.device)
-        k = len(a)
-        points = path(a).to(like.dtype)
-        grads, _ = fw.gradients(
-            forward, points.reshape((k * n,) + like.shape[1:]), fw.repeat_target(target, k), fw.repeat_args(args, k)
-        )
-        w = torch.as_tensor(weights[start : start + k], dtype=like.dtype, device=like.device)
-        integrand = grads.reshape((k,) + like.shape) * _velocity(path, a).to(like.dtype)
-        total += torch.tensordot(w, integrand, dims=1)
+    alphas, weights = nodes(method, n_steps, like=torch.empty((), dtype=torch.float64, device=x.device))
+    total = torch.zeros_like(x)
+    for chunk in F.chunks(len(alphas)):
+        a = alphas[chunk].reshape(-1)
+        grads, _ = F.gradients(path(a).to(x.dtype))
+        integrand = grads * _velocity(path, a).detach().to(x.dtype)
+        total += torch.tensordot(weights[chunk].to(x.dtype), integrand, dims=1)
     return total
 
 
-def _completeness_delta(
-    forward: fw.Forward, inputs: Tensor, baselines: Tensor, attributions: Tensor, target: fw.Target, args: Any
-) -> Tensor:
-    """sum_i a_i - (F(x) - F(x')), one value per example."""
-    n = inputs.shape[0]
+def _ends(path: Path, x: Tensor) -> tuple[list[Callable[[Tensor], Tensor]], Tensor, Tensor]:
+    """The path's straight or curved pieces and its two ends gamma(0), gamma(1), checked against x."""
+    if isinstance(path, Tensor):
+        if path.dim() != x.dim() + 1 or path.shape[1:] != x.shape or path.shape[0] < 2:
+            raise ValueError(
+                f"path as points must have shape [P >= 2, *inputs.shape] = [P, {', '.join(map(str, x.shape))}], "
+                f"got {tuple(path.shape)}"
+            )
+        path = path.detach()
+        check_inputs(path.reshape((-1,) + x.shape[1:]), "path")  # finite points
+        return [StraightLine(path[s], path[s + 1]) for s in range(path.shape[0] - 1)], path[0], path[-1]
+    if not callable(path):
+        raise TypeError(f"path must be a callable gamma(alphas) or a tensor of points, got {type(path).__name__}")
     with torch.no_grad():
-        f = fw.scores(forward, torch.cat([inputs, baselines]), fw.repeat_target(target, 2), fw.repeat_args(args, 2))
-    return attributions.reshape(n, -1).sum(1) - (f[:n] - f[n:])
+        ends = path(torch.tensor([0.0, 1.0], dtype=torch.float64, device=x.device))
+    if not isinstance(ends, Tensor) or ends.shape[1:] != x.shape:
+        got = tuple(ends.shape) if isinstance(ends, Tensor) else type(ends).__name__
+        raise ValueError(f"path(alphas) must return shape [K, *inputs.shape]; got {got} for K=2")
+    check_inputs(ends.reshape((-1,) + x.shape[1:]).to(x.dtype), "path(0) and path(1)")
+    return [path], ends[0].to(x.dtype), ends[1].to(x.dtype)
 
 
 def path_integrated_gradients(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     path: Path,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
@@ -133,45 +130,25 @@ def path_integrated_gradients(
     evaluations per straight segment of a tabulated path. The delta is
     sum_i PathIG_i - (F(gamma(1)) - F(gamma(0))).
     """
-    x = fw.as_inputs(inputs)
-    fw.check_model(forward, x)
-    n_steps = fw.check_steps(n_steps)
-    ibs = resolve_batch_size(internal_batch_size, forward, x, target, additional_forward_args)
-    steps_per_chunk = n_steps if ibs is None else max(1, ibs // x.shape[0])
-    if isinstance(path, Tensor):
-        if path.dim() != x.dim() + 1 or path.shape[1:] != x.shape or path.shape[0] < 2:
-            raise ValueError(
-                f"path as points must have shape [P >= 2, *inputs.shape] = [P, {', '.join(map(str, x.shape))}], "
-                f"got {tuple(path.shape)}"
-            )
-        segments = [StraightLine(path[s], path[s + 1]) for s in range(path.shape[0] - 1)]
-        start, end = path[0], path[-1]
-    elif callable(path):
-        segments = [path]
-        with torch.no_grad():
-            ends = path(torch.tensor([0.0, 1.0], dtype=torch.float64, device=x.device))
-        if ends.shape[1:] != x.shape:
-            raise ValueError(f"path(alphas) must return shape [K, *inputs.shape]; got {tuple(ends.shape)} for K=2")
-        start, end = ends[0].to(x.dtype), ends[1].to(x.dtype)
-    else:
-        raise TypeError(f"path must be a callable gamma(alphas) or a tensor of points, got {type(path).__name__}")
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args, internal_batch_size)
+    pieces, start, end = _ends(path, x)
     if not torch.allclose(end, x, rtol=1e-5, atol=1e-6):
         raise ValueError("path must end at inputs: gamma(1) differs from inputs")
-    attributions = sum(
-        _integrate_segment(forward, seg, target, additional_forward_args, n_steps, method, steps_per_chunk, x)
-        for seg in segments
-    )
+    nodes(method, n_steps, like=x)  # a known rule and a step count that fits, before any evaluation
+    change = F.difference(x, start)
+    attributions = sum(_integrate(F, piece, method, n_steps, x) for piece in pieces)
     if not return_convergence_delta:
         return attributions
-    return attributions, _completeness_delta(forward, x, start, attributions, target, additional_forward_args)
+    return attributions, attributions.reshape(len(x), -1).sum(1) - change
 
 
 def shapley_values(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
+    internal_batch_size: int | str | None = None,
 ) -> Tensor:
     """The Shapley value of each feature of the game v(S) = F(x on S, x' elsewhere).
 
@@ -180,21 +157,14 @@ def shapley_values(
     attribution (each segment contributes exactly its change in F). Costs 2^n forward
     evaluations per example, so n <= 16 features.
     """
-    x = fw.as_inputs(inputs)
-    base = fw.as_baselines(baselines, x)
-    fw.check_model(forward, x)
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
     n_ex, n = x.shape[0], x[0].numel()
     if n > 16:
         raise ValueError(f"shapley_values enumerates 2^n coalitions; inputs have n = {n} features per example, at most 16 allowed")
     masks = torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=x.dtype, device=x.device)  # [2^n, n]
     flat_x, flat_b = x.reshape(n_ex, n), base.reshape(n_ex, n)
     points = flat_b + masks[:, None, :] * (flat_x - flat_b)  # [2^n, N, n]
-    k = len(masks)
-    with torch.no_grad():
-        v = fw.scores(
-            forward, points.reshape((k * n_ex,) + x.shape[1:]), fw.repeat_target(target, k),
-            fw.repeat_args(additional_forward_args, k),
-        ).reshape(k, n_ex)
+    v = F.values(points.reshape((len(masks),) + x.shape))  # [2^n, N]
     index = {tuple(m.int().tolist()): r for r, m in enumerate(masks)}
     phi = torch.zeros(n_ex, n, dtype=x.dtype, device=x.device)
     for coalition, row in index.items():
@@ -238,7 +208,7 @@ def segment(path: Path, start: float, stop: float) -> Segment:
 
 
 def piecewise_path_integrated_gradients(
-    forward: fw.Forward, path: Path, breaks: Sequence[float], target: fw.Target = None, n_steps: int = 64
+    model: Model, path: Path, breaks: Sequence[float], target: TargetLike = None, n_steps: int = 64
 ) -> Tensor:
     """PathIG along ``path`` as the sum over its segments between consecutive ``breaks`` (0 and 1 added).
 
@@ -254,5 +224,5 @@ def piecewise_path_integrated_gradients(
         piece = segment(path, start, stop)
         with torch.no_grad():
             end = piece(torch.ones(1, dtype=torch.float64))[0]
-        pieces.append(path_integrated_gradients(forward, end, piece, target=target, n_steps=n_steps))
+        pieces.append(path_integrated_gradients(model, end, piece, target=target, n_steps=n_steps))
     return torch.stack(pieces)

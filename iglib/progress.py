@@ -27,6 +27,8 @@ def shown() -> bool:
     return not os.environ.get("CI")
 
 
-def progress(iterable: Iterable[T], desc: str | None = None, total: int | None = None, **kwargs) -> Iterable[T]:
-    """``iterable``, drawing a progress bar labelled ``desc`` while it is consumed (if :func:`shown`)."""
-    return tqdm(iterable, desc=desc, total=total, disable=not shown(), **kwargs)
+def progress(iterable: Iterable[T] | None, desc: str | None = None, total: int | None = None,
+             hide: bool = False, **kwargs) -> Iterable[T]:
+    """``iterable``, drawing a progress bar labelled ``desc`` while it is consumed (if :func:`shown` and
+    not ``hide``). With ``iterable=None``, a bar of ``total`` steps advanced by its ``update(n)``."""
+    return tqdm(iterable, desc=desc, total=total, disable=hide or not shown(), **kwargs)

@@ -25,17 +25,23 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+import torch
+from torch import Tensor
 
-from .forward import check_steps
+from .arguments import check_count
+from .memory import check_fits
 
 METHODS = ("riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre")
 
 
 def alphas_and_weights(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     """The nodes alpha_k in [0, 1] and weights w_k (summing to 1) of ``method`` with m = ``n_steps``."""
-    m = check_steps(n_steps)
+    m = check_count(n_steps, "n_steps")
     if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+        adaptive = " (adaptive IG is its own function: iglib.adaptive_integrated_gradients)" if method == "adaptive" else ""
+        raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}{adaptive}")
+    # two float64 arrays; Gauss-Legendre also solves an m x m eigenproblem
+    check_fits(16 * m + (8 * m * m if method == "gausslegendre" else 0), f"n_steps={m} with method={method!r}")
     k = np.arange(m, dtype=np.float64)
     if method == "riemann_left":
         return k / m, np.full(m, 1.0 / m)
@@ -59,3 +65,11 @@ def _gauss_legendre(m: int) -> tuple[np.ndarray, np.ndarray]:
     nodes, weights = np.polynomial.legendre.leggauss(m)
     nodes.flags.writeable = weights.flags.writeable = False
     return nodes, weights
+
+
+def nodes(method: str, n_steps: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    """alpha_k and w_k as tensors in ``like``'s dtype and device; alpha_k shaped [m, 1, ...] to
+    broadcast against ``like`` (x' + alpha_k (x - x') is then [m, *like.shape])."""
+    alphas, weights = alphas_and_weights(method, n_steps)
+    as_tensor = lambda a: torch.as_tensor(a, dtype=like.dtype, device=like.device)  # noqa: E731
+    return as_tensor(alphas).reshape((-1,) + (1,) * like.dim()), as_tensor(weights)

@@ -28,7 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import forward as fw
+from .arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, quote
+from .forward import prepare
 
 Surrogate = Any  # a fitted scikit-learn DecisionTree*, Lasso or LogisticRegression
 ArrayLike = Union[Tensor, np.ndarray]
@@ -71,7 +72,7 @@ def fit_tree(inputs: ArrayLike, outputs: ArrayLike, max_depth: int = 3, classifi
     """
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    fw.check_steps(max_depth, "max_depth")
+    check_count(max_depth, "max_depth")
     X = _features(inputs)
     y = _targets(outputs, len(X), classification)
     tree = (DecisionTreeClassifier if classification else DecisionTreeRegressor)(max_depth=max_depth, random_state=seed)
@@ -155,8 +156,8 @@ def surrogate_attributions(surrogate: Surrogate, inputs: ArrayLike, baselines: A
     (classifier: the share of class ``target`` in the leaves). ``baselines`` as for every
     method: None (zeros), a number or a tensor broadcastable to ``inputs``.
     """
-    x = fw.as_inputs(torch.as_tensor(inputs) if not isinstance(inputs, Tensor) else inputs)
-    x_base = fw.as_baselines(baselines, x)
+    x = check_inputs(torch.as_tensor(inputs) if not isinstance(inputs, Tensor) else inputs)
+    x_base = check_baselines(baselines, x)
     X, B = _features(x), _features(x_base)
     if hasattr(surrogate, "tree_"):
         a = tree_contributions(surrogate, X, target) - tree_contributions(surrogate, B, target)
@@ -173,10 +174,10 @@ def surrogate_attributions(surrogate: Surrogate, inputs: ArrayLike, baselines: A
 
 
 def global_surrogate(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     kind: str = "linear",
     data: Tensor | None = None,
@@ -192,32 +193,30 @@ def global_surrogate(
     ``data``: the inputs to fit on, [M, *features]; None draws ``n_samples`` points (seeded)
     uniformly from the box [min(x, x') - 1, max(x, x') + 1] around all inputs and baselines.
     """
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(forward, x)
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     if data is None:
-        n_samples = fw.check_steps(n_samples, "n_samples")
+        n_samples = check_count(n_samples, "n_samples")
         both = torch.cat([x, x_base]).detach()
         lo, hi = both.min(0).values - 1, both.max(0).values + 1
         u = torch.rand((n_samples,) + x.shape[1:], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
         data = (lo + (hi - lo) * u.to(x.device, x.dtype)).to(x.dtype)
     else:
-        data = fw.as_inputs(data, "data").to(x.dtype)
+        data = check_inputs(data, "data").to(x.dtype)
         if data.shape[1:] != x.shape[1:]:
             raise ValueError(f"data must have the inputs' feature shape {tuple(x.shape[1:])}, got {tuple(data.shape[1:])}")
-    with torch.no_grad():
-        f = fw.scores(forward, data, _single_target(target), additional_forward_args)
+    F, data, _ = prepare(model, data, None, _single_target(F.target), additional_forward_args)
+    f = F.values(data[None])[0]
     g = fit_tree(data, f, max_depth, seed=seed) if kind == "tree" else fit_sparse_linear(data, f, alpha, seed=seed)
     return surrogate_attributions(g, x, x_base)
 
 
-def _single_target(target: fw.Target) -> fw.Target:
+def _single_target(target: Target) -> TargetLike:
     """A global surrogate explains one score for all data: one class (an int or a tuple)."""
-    if target is None or isinstance(target, (int, tuple)):
-        return target
-    t = torch.as_tensor(target)
-    if t.numel() >= 1 and bool((t == t.reshape(-1)[0]).all()):
-        return int(t.reshape(-1)[0])
-    raise ValueError("a global surrogate explains one class for all inputs: target must be one class, got several")
+    if target.index is None:
+        return None
+    first = target.index[0]
+    if not bool((target.index == first).all()):
+        raise ValueError(f"a global surrogate explains one class for all inputs: target must be one class, got {quote(target.given)}")
+    return int(first) if len(first) == 1 else tuple(first.tolist())

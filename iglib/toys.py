@@ -28,7 +28,7 @@ from typing import Callable, Sequence, Union
 import torch
 from torch import Tensor, nn
 
-from .forward import as_baselines
+from .arguments import check_baselines
 
 Path = Union[Callable[[Tensor], Tensor], Tensor]
 
@@ -152,7 +152,7 @@ class BentPath:
             raise ValueError(f"bent_path needs 2 features on the last dimension, got inputs of shape {tuple(inputs.shape)}")
         if not 0.0 <= start < stop <= 1.0:
             raise ValueError(f"bent_path needs 0 <= start < stop <= 1, got start={start}, stop={stop}")
-        self.baselines = as_baselines(baselines, inputs)
+        self.baselines = check_baselines(baselines, inputs)
         self.inputs, self.bend, self.start, self.stop = inputs, float(bend), float(start), float(stop)
         d = inputs - self.baselines
         self.direction = d

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 # always centred on zero. Magnitudes (|attribution|, masks): a perceptually uniform sequential map.
 DIVERGING = "RdBu_r"
 SEQUENTIAL = "viridis"
+# Lines and bars for several methods: the Okabe-Ito palette (distinct for every common colour-vision deficiency).
+QUALITATIVE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
 def figures_dir() -> Path:

@@ -1,4 +1,4 @@
-"""method="adaptive": refines where the integrand changes, stops at the tolerance or the budget."""
+"""adaptive_integrated_gradients: refines where the integrand changes, stops at the tolerance or the budget."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import iglib
-from iglib.adaptive import adaptive_integrated_gradients
+from iglib.adaptive import adaptive_simpson
 
 
 def _tanh_net(seed: int = 0) -> nn.Module:
@@ -17,7 +17,7 @@ def _tanh_net(seed: int = 0) -> nn.Module:
 def test_a_linear_model_is_done_after_the_first_nine_evaluations(float64):
     model = nn.Linear(4, 1).eval()
     x = torch.randn(2, 4)
-    a, delta, used = adaptive_integrated_gradients(model, x, torch.zeros_like(x), n_steps=100, tol=1e-9)
+    a, delta, used = adaptive_simpson(model, x, torch.zeros_like(x), n_steps=100, tol=1e-9)
     assert used == [9, 9]
     assert torch.allclose(a, x * model.weight.detach(), atol=1e-12) and delta.abs().max() < 1e-12
 
@@ -30,21 +30,21 @@ def test_converges_to_ig_within_the_tolerance_and_the_budget(float64):
     with torch.no_grad():
         rise = model(x)[range(3), target] - model(base)[range(3), target]
     for tol in (1e-2, 1e-4, 1e-7):
-        a, delta, used = adaptive_integrated_gradients(model, x, base, target, n_steps=2000, tol=tol)
+        a, delta, used = adaptive_simpson(model, x, base, target, n_steps=2000, tol=tol)
         assert (delta.abs() <= tol * rise.abs()).all()
         assert max(used) <= 2000
         assert torch.allclose(a, reference, atol=50 * tol * rise.abs().max())
-    _, _, few = adaptive_integrated_gradients(model, x, base, target, n_steps=2000, tol=1e-2)
-    _, _, many = adaptive_integrated_gradients(model, x, base, target, n_steps=2000, tol=1e-7)
+    _, _, few = adaptive_simpson(model, x, base, target, n_steps=2000, tol=1e-2)
+    _, _, many = adaptive_simpson(model, x, base, target, n_steps=2000, tol=1e-7)
     assert sum(few) < sum(many)                      # a tighter tolerance costs more evaluations
-    _, _, capped = adaptive_integrated_gradients(model, x, base, target, n_steps=15, tol=1e-12)
+    _, _, capped = adaptive_simpson(model, x, base, target, n_steps=15, tol=1e-12)
     assert max(capped) <= 15                         # the budget is never exceeded
 
 
 def test_refines_at_the_kink_of_a_saturating_relu(float64):
     """1 - ReLU(1 - x) from 0 to 3: the integrand jumps at alpha = 1/3, IG = 1 exactly."""
     model = iglib.toys.one_minus_relu()
-    a, delta = iglib.integrated_gradients(model, torch.tensor([[3.0]]), method="adaptive", n_steps=200, tol=1e-6,
+    a, delta = iglib.adaptive_integrated_gradients(model, torch.tensor([[3.0]]), n_steps=200, tol=1e-6,
                                           return_convergence_delta=True)
     assert a.item() == pytest.approx(1.0, abs=1e-6) and abs(delta.item()) <= 1e-6
 
@@ -52,10 +52,10 @@ def test_refines_at_the_kink_of_a_saturating_relu(float64):
 def test_batch_is_each_example_alone_and_matches_the_public_api(float64):
     model = _tanh_net(1)
     x = torch.randn(3, 5)
-    batch = iglib.integrated_gradients(model, x, target=[2, 0, 1], method="adaptive", n_steps=60, tol=1e-3,
+    batch = iglib.adaptive_integrated_gradients(model, x, target=[2, 0, 1], n_steps=60, tol=1e-3,
                                        internal_batch_size=4)
     for i, t in enumerate([2, 0, 1]):
-        alone = iglib.integrated_gradients(model, x[i : i + 1], target=t, method="adaptive", n_steps=60, tol=1e-3)
+        alone = iglib.adaptive_integrated_gradients(model, x[i : i + 1], target=t, n_steps=60, tol=1e-3)
         assert torch.allclose(batch[i : i + 1], alone, atol=1e-12)
 
 
@@ -63,9 +63,9 @@ def test_arguments_are_checked():
     model = _tanh_net().float()
     x = torch.randn(1, 5)
     with pytest.raises(ValueError, match="tol must be a relative completeness error > 0"):
-        iglib.integrated_gradients(model, x, target=0, method="adaptive", tol=0)
-    with pytest.raises(ValueError, match="n_steps must be >= 3 for method='adaptive'"):
-        iglib.integrated_gradients(model, x, target=0, method="adaptive", n_steps=2)
+        iglib.adaptive_integrated_gradients(model, x, target=0, tol=0)
+    with pytest.raises(ValueError, match="n_steps must be >= 3 for adaptive IG"):
+        iglib.adaptive_integrated_gradients(model, x, target=0, n_steps=2)
 
 
 def test_the_split_weighs_per_feature_error_as_well_as_completeness(float64):

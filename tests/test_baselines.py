@@ -56,3 +56,15 @@ def test_errors_name_the_argument():
         baselines.blurred(torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="low must be below high"):
         baselines.uniform_noise(_images(), 1.0, 0.0)
+
+
+def test_gaussian_noise_is_the_image_plus_clipped_noise():
+    x = _images()
+    noisy = baselines.gaussian_noise(x, 0.2, LOW, HIGH, seed=1)
+    assert noisy.shape == x.shape and noisy.min() >= LOW and noisy.max() <= HIGH
+    assert torch.equal(noisy, baselines.gaussian_noise(x, 0.2, LOW, HIGH, seed=1))
+    inside = (noisy > LOW) & (noisy < HIGH)
+    spread = (noisy - x)[inside].std().item()
+    assert 0.17 < spread < 0.21  # the clipped values aside, the noise has the standard deviation asked for
+    with pytest.raises(ValueError, match="sigma must be > 0"):
+        baselines.gaussian_noise(x, 0.0, LOW, HIGH)

@@ -219,7 +219,7 @@ def test_four_processes_fetching_one_name_into_an_empty_cache_all_succeed(tmp_pa
     name = "imagenet-labels/imagenet_classes.txt"
     args = [sys.executable, "-c", CONCURRENT, str(ROOT / "data" / name), str(tmp_path / "empty"), name]
     procs = [subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    results = [(p.wait(timeout=600), *p.communicate()) for p in procs]
     for code, out, err in results:
         assert code == 0, err
         assert out.strip() == str(tmp_path / "cache" / name)

@@ -324,3 +324,12 @@ def test_path_must_end_at_the_input():
         path_integrated_gradients(tanh_net(), x, torch.zeros(3, 5), target=0)
     with pytest.raises(ValueError, match="order must be a permutation"):
         axis_parallel_path(torch.zeros(1, 3), torch.ones(1, 3), [0, 0, 1])
+
+
+def test_import_iglib_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, iglib; iglib.integrated_gradients; print('matplotlib' in sys.modules, 'sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]

@@ -32,3 +32,16 @@ def test_the_bar_is_drawn_only_when_shown(monkeypatch, flag, drawn):
     out = io.StringIO()
     assert list(pg.progress(range(5), desc="images", file=out)) == [0, 1, 2, 3, 4]
     assert ("images" in out.getvalue() and "5/5" in out.getvalue()) is drawn
+
+
+@pytest.mark.parametrize("hide", [False, True])
+def test_a_manual_bar_and_hide(monkeypatch, hide):
+    """``progress(None, total=n)`` advanced by ``update`` (at_scale's bar of items), hidden on request
+    (every rank but 0) even where bars are shown."""
+    monkeypatch.setenv("IGLIB_PROGRESS", "1")
+    out = io.StringIO()
+    bar = pg.progress(None, desc="questions", total=7, hide=hide, file=out)
+    bar.update(3)
+    bar.update(4)
+    bar.close()
+    assert ("questions" in out.getvalue() and "7/7" in out.getvalue()) is not hide

@@ -53,3 +53,27 @@ def test_errors_and_the_grid_figure():
     assert len(fig.axes) == 5
     with pytest.raises(ValueError, match="rows must hold"):
         viz.attribution_grid([])
+
+
+def test_attribution_comparison_puts_maps_on_one_scale_unless_told_otherwise():
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import pytest
+    import torch
+
+    from iglib import viz
+
+    image = np.zeros((8, 8, 3))
+    big, small = torch.zeros(3, 8, 8), torch.zeros(3, 8, 8)
+    big[0, 2, 2], small[0, 2, 2], small[0, 3, 3] = 10.0, 0.1, -0.1
+    gradient = torch.full((3, 8, 8), 1e-4)
+    fig = viz.attribution_comparison(image, {"IG": big, "gxi": small, "gradient": gradient}, own_scale=("gradient",))
+    signed = [ax.images[0] for ax in fig.axes[1:4]]
+    assert signed[0].get_clim() == signed[1].get_clim()          # IG and gradient x input: one scale
+    assert signed[0].get_clim()[0] == -signed[0].get_clim()[1]    # centred on zero
+    assert signed[2].get_clim() != signed[0].get_clim()          # the gradient: its own
+    assert all(im.get_cmap().name == viz.DIVERGING for im in signed)
+    assert len([ax for ax in fig.axes if ax.get_label() == "<colorbar>"]) == 4  # shared + own, two rows
+    plt.close(fig)
+    with pytest.raises(ValueError, match="own_scale names"):
+        viz.attribution_comparison(image, {"IG": big}, own_scale=("nope",))

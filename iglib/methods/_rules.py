@@ -36,39 +36,22 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from .. import forward as fw
-
-# A backward rule: the signal R arriving at y = f(z) -> the signal passed on to z.
-Backward = Callable[[Tensor], Tensor]
-# A method's rule: the nonlinearity -> None (keep the op's own gradient), or a function
-# of the pre-activation z returning (f(z), backward).
-Rule = Callable[["Nonlinearity"], Optional[Callable[[Tensor], "tuple[Tensor, Backward]"]]]
-
-# Keyword parameters (after the input, in positional order) of each elementwise op.
-_PARAMETERS = {
-    "relu": ("inplace",),
-    "relu6": ("inplace",),
-    "hardtanh": ("min_val", "max_val", "inplace"),
-    "clamp": ("min", "max"),
-    "clip": ("min", "max"),
-    "clamp_min": ("min",),
-    "clamp_max": ("max",),
-    "sigmoid": (),
-    "tanh": (),
-    "softplus": ("beta", "threshold"),
-    "elu": ("alpha", "inplace"),
-    "leaky_relu": ("negative_slope", "inplace"),
-    "gelu": ("approximate",),
-    "silu": ("inplace",),
-}
-_DEFAULTS = {
-    "inplace": False, "min_val": -1.0, "max_val": 1.0, "min": None, "max": None, "beta": 1.0,
-    "threshold": 20.0, "alpha": 1.0, "negative_slope": 0.01, "approximate": "none",
-}
-GATES = ("relu", "relu6", "hardtanh", "clamp", "clip", "clamp_min", "clamp_max")
-NONLINEARITY_MODULES = (
-    nn.ReLU, nn.ReLU6, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.ELU, nn.LeakyReLU, nn.GELU, nn.SiLU,
+from ..forward import Score
+from ..ops import (
+    CONSTANT,
+    DEFAULTS,
+    DIVISION,
+    GATES,
+    LINEAR,
+    MAX_POOLING,
+    MULTILINEAR,
+    NONLINEARITY_MODULES,
+    PARAMETERS,
+    REFLECTED,
+    is_inplace,
+    op_name,
 )
+
 
 
 @dataclass
@@ -82,32 +65,14 @@ class Nonlinearity:
     inplace: bool
 
 
-def op_name(func: Any) -> str:
-    """The op's name without in-place or operator decoration: ``__iadd__`` -> add, ``relu_`` -> relu."""
-    name = getattr(func, "__name__", repr(func))
-    if name.startswith("__") and name.endswith("__"):
-        name = name[2:-2]
-        if name[:1] == "i" and name[1:] in ("add", "sub", "mul", "truediv", "div", "matmul"):
-            name = name[1:]
-        return name
-    return name.rstrip("_") or name
-
-
-def _is_inplace(func: Any, kwargs: dict) -> bool:
-    name = getattr(func, "__name__", "")
-    if name.startswith("__") and name.endswith("__"):
-        return name[2:-2] in ("setitem", "iadd", "isub", "imul", "itruediv", "idiv", "imatmul")
-    return name.endswith("_") or bool(kwargs.get("inplace", False))
-
-
 def as_nonlinearity(func: Any, args: tuple, kwargs: dict) -> Nonlinearity | None:
     """Recognise ``func(*args, **kwargs)`` as an elementwise nonlinearity of ``args[0]``."""
     name = op_name(func)
-    if name not in _PARAMETERS or not args or not isinstance(args[0], Tensor) or not args[0].is_floating_point():
+    if name not in PARAMETERS or not args or not isinstance(args[0], Tensor) or not args[0].is_floating_point():
         return None
-    given = dict(zip(_PARAMETERS[name], args[1:]))
-    p = {k: given.get(k, kwargs.get(k, _DEFAULTS[k])) for k in _PARAMETERS[name]}
-    inplace = _is_inplace(func, kwargs) or bool(p.get("inplace", False))
+    given = dict(zip(PARAMETERS[name], args[1:]))
+    p = {k: given.get(k, kwargs.get(k, DEFAULTS[k])) for k in PARAMETERS[name]}
+    inplace = is_inplace(func, kwargs) or bool(p.get("inplace", False))
     if name in GATES:
         lo, hi = {
             "relu": (0.0, None), "relu6": (0.0, 6.0), "hardtanh": (p.get("min_val"), p.get("max_val")),
@@ -138,50 +103,31 @@ def gate_open(z: Tensor, gate: tuple) -> Tensor:
     return is_open.to(z.dtype)
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A method's rule for y = f(z): ``backward(nl, z, y, r)`` is the signal passed on to z when r
+    arrives at y (ordinary backprop passes r * f'(z)), like micrograd's ``_backward``;
+    ``applies(nl)`` says which nonlinearities it replaces (the others keep their own gradient) and
+    may refuse one with a ValueError."""
+
+    backward: Callable[[Nonlinearity, Tensor, Tensor, Tensor], Tensor]
+    applies: Callable[[Nonlinearity], bool] = lambda nl: True
+
+
 class _Modified(torch.autograd.Function):
-    """y = f(z) forward; the method's rule backward."""
+    """Forward: y = f(z), as the network computes it. Backward: the method's rule instead of r * f'(z)."""
 
     @staticmethod
-    def forward(ctx, z: Tensor, apply: Callable[[Tensor], "tuple[Tensor, Backward]"]) -> Tensor:
-        y, ctx.backward_rule = apply(z.detach())
-        return y
+    def forward(ctx, z: Tensor, nl: Nonlinearity, rule: Rule) -> Tensor:
+        ctx.nl, ctx.rule, ctx.z = nl, rule, z.detach().clone()  # an in-place op overwrites z next
+        ctx.y = nl.f(ctx.z)
+        return ctx.y.clone()
 
     @staticmethod
-    def backward(ctx, signal: Tensor):
-        return ctx.backward_rule(signal), None
+    def backward(ctx, r: Tensor):
+        return ctx.rule.backward(ctx.nl, ctx.z, ctx.y, r), None, None
 
 
-# Operations linear in every input-dependent argument (the strict mode's allow list).
-LINEAR = frozenset("""
-    add radd sub rsub neg negative pos positive cat concat concatenate stack hstack vstack dstack
-    reshape view view_as flatten unflatten squeeze unsqueeze permute transpose t movedim moveaxis
-    swapaxes swapdims contiguous clone expand expand_as broadcast_to repeat tile narrow select split
-    split_with_sizes chunk unbind tensor_split getitem setitem get index_select gather take_along_dim
-    masked_select masked_fill where index_add index_copy index_put scatter scatter_add roll flip
-    fliplr flipud rot90 unfold fold sum mean cumsum diff diagonal diag tril triu pad constant_pad_nd
-    avg_pool1d avg_pool2d avg_pool3d adaptive_avg_pool1d adaptive_avg_pool2d adaptive_avg_pool3d
-    interpolate upsample upsample_nearest upsample_bilinear pixel_shuffle pixel_unshuffle
-    channel_shuffle native_channel_shuffle to type type_as float double half bfloat16 cpu cuda
-    requires_grad retain_grad copy identity dropout dropout1d dropout2d dropout3d alpha_dropout
-    feature_alpha_dropout batch_norm as_strided sum_to_size
-""".split())
-# Linear in each argument separately: fine while at most one argument depends on the input.
-MULTILINEAR = frozenset("""
-    mul rmul multiply matmul rmatmul mm bmm mv dot vdot inner outer ger einsum tensordot kron
-    addmm addmv addbmm baddbmm addr linear bilinear conv1d conv2d conv3d conv_transpose1d
-    conv_transpose2d conv_transpose3d conv_tbc
-""".split())
-DIVISION = frozenset(("div", "divide", "true_divide", "truediv"))
-# Their output does not depend on the input's values.
-CONSTANT = frozenset("""
-    zeros_like ones_like empty_like full_like rand_like randn_like randint_like new_zeros new_ones
-    new_empty new_full new_tensor detach
-""".split())
-MAX_POOLING = frozenset("""
-    max_pool1d max_pool2d max_pool3d max_pool1d_with_indices max_pool2d_with_indices
-    max_pool3d_with_indices adaptive_max_pool1d adaptive_max_pool2d adaptive_max_pool3d
-    adaptive_max_pool1d_with_indices adaptive_max_pool2d_with_indices adaptive_max_pool3d_with_indices
-""".split())
 _REASONS = {
     "softmax": "a softmax inside the network couples the outputs; attribute to the logits instead "
     "(drop the final softmax)",
@@ -218,6 +164,13 @@ class RuleMode(TorchFunctionMode):
         self.dependent: dict[int, Tensor] = {}
         self.seen: list[str] = []  # the nonlinearities met, by name
         self.last_output: Tensor | None = None  # the most recent nonlinearity output
+        self.output: Tensor | None = None  # the model's output in the last forward pass
+
+    def output_is_nonlinearity(self) -> bool:
+        """Whether the model's output is a nonlinearity's output (or a view of it: Flatten, reshape)."""
+        return self.last_output is not None and self.output is not None and (
+            self.output.untyped_storage().data_ptr() == self.last_output.untyped_storage().data_ptr()
+        )
 
     def mark(self, tree: Any) -> None:
         for t in tree_flatten(tree)[0]:
@@ -250,7 +203,7 @@ class RuleMode(TorchFunctionMode):
         out = func(*args, **kwargs)
         if not dependent:
             return out
-        name, inplace = op_name(func), _is_inplace(func, kwargs)
+        name, inplace = op_name(func), is_inplace(func, kwargs)
         if name in CONSTANT:
             return out
         if inplace or any(isinstance(t, Tensor) and t.is_floating_point() for t in tree_flatten(out)[0]):
@@ -264,11 +217,10 @@ class RuleMode(TorchFunctionMode):
         self.seen.append(nl.name)
         if nl.gate is not None and any(isinstance(b, Tensor) and (b.requires_grad or self.depends(b)) for b in nl.gate):
             raise ValueError(f"{self.method}: {nl.name} with bounds that depend on the input has no rule")
-        apply = self.rule(nl)
-        if apply is None:
+        if not self.rule.applies(nl):
             out = func(*args, **kwargs)
         else:
-            out = _Modified.apply(nl.z, apply)
+            out = _Modified.apply(nl.z, nl, self.rule)
             if nl.inplace:
                 out = nl.z.copy_(out)
         self.mark(out)
@@ -296,12 +248,12 @@ class RuleMode(TorchFunctionMode):
             if self.depends(divisor):
                 raise self.refuse(name, "it divides by an input-dependent tensor")
             return
-        if name in ("rdiv", "rtruediv"):
+        if name in REFLECTED:
             raise self.refuse(name, "it divides by an input-dependent tensor")
         if name in MAX_POOLING:
             raise self.refuse(name, "max pooling is not an elementwise nonlinearity")
         raise self.refuse(name, _REASONS.get(name, "it is neither linear nor an elementwise nonlinearity "
-                                              f"({', '.join(_PARAMETERS)})"))
+                                              f"({', '.join(PARAMETERS)})"))
 
     def finish(self, forward: Any) -> None:
         """After the forward pass: fail if the rules could not have been applied."""
@@ -323,41 +275,19 @@ class RuleMode(TorchFunctionMode):
             )
 
 
-def rule_gradients(
-    forward: fw.Forward,
-    x: Tensor,
-    target: fw.Target,
-    additional_forward_args: Any,
-    mode: RuleMode,
-    signal: Callable[[Tensor, bool], Tensor] | None = None,
-) -> Tensor:
-    """The modified gradient dF/dx: the forward pass runs under ``mode``.
+def rule_gradients(F: Score, points: Tensor, mode: RuleMode, signal: Callable[[Tensor], Tensor] | None = None) -> Tensor:
+    """The modified gradient dF/dx at ``points`` [k, N, *features]: the forward pass runs under
+    ``mode``; ``signal(F)`` weighs each score in the backward pass (default 1)."""
 
-    ``signal(F, output_is_nonlinearity)`` gives the backward signal at the scores F
-    (default 1 per example); ``output_is_nonlinearity`` says whether the model's output
-    is directly the output of a nonlinearity.
-    """
-    captured = {}
-
-    def forward_with_rules(z: Tensor, *args: Any) -> Tensor:
+    def model_with_rules(z: Tensor, *args: Any) -> Tensor:
         mode.mark(z)
         with mode:
-            out = forward(z, *args)
-        mode.finish(forward)
-        captured["out"] = out
-        return out
+            mode.output = F.model(z, *args)
+        mode.finish(F.model)
+        return mode.output
 
-    with torch.enable_grad():
-        x = x.detach().requires_grad_(True)
-        f = fw.scores(forward_with_rules, x, target, additional_forward_args)
-        # The output is "straight out of a nonlinearity" also when it is a view of it (Flatten, reshape).
-        last = mode.last_output
-        from_nonlinearity = last is not None and (
-            captured["out"].untyped_storage().data_ptr() == last.untyped_storage().data_ptr()
-        )
-        w = torch.ones_like(f) if signal is None else signal(f.detach(), from_nonlinearity)
-        (grad,) = torch.autograd.grad(f, x, w, allow_unused=True)
-    return torch.zeros_like(x) if grad is None else grad.detach()
+    grads, _ = F.with_model(model_with_rules).gradients(points, signal)
+    return grads
 
 
 def derivative(f: Callable[[Tensor], Tensor], z: Tensor) -> Tensor:

@@ -19,27 +19,28 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
-from ._rules import Nonlinearity, RuleMode, rule_gradients
+from ..arguments import Model, TargetLike
+from ..forward import prepare
+from ._rules import Nonlinearity, Rule, RuleMode, rule_gradients
 
 
-def _deconvnet_rule(nl: Nonlinearity):
-    if nl.gate is None:
-        return None
-    return lambda z: (nl.f(z), lambda r: r.clamp(min=0))
+def _backward(nl: Nonlinearity, z: Tensor, y: Tensor, r: Tensor) -> Tensor:
+    """R * (R > 0), whatever z was."""
+    return r.clamp(min=0)
+
+
+DECONVNET = Rule(_backward, applies=lambda nl: nl.gate is not None)  # ReLU-type gates only
 
 
 def deconvnet(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """dF/dx with R * (R > 0) at every ReLU-type gate; ``baselines`` checked but unused."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    mode = RuleMode("deconvnet", _deconvnet_rule, strict=False, needs_gate=True)
-    return rule_gradients(model, x, target, additional_forward_args, mode)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
+    mode = RuleMode("deconvnet", DECONVNET, strict=False, needs_gate=True)
+    return rule_gradients(F, x[None], mode)[0]
 

@@ -29,57 +29,44 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import forward as fw
-from ._rules import Nonlinearity, RuleMode, derivative, rule_gradients
+from ..arguments import Model, TargetLike
+from ..forward import prepare
+from ._rules import Nonlinearity, Rule, RuleMode, derivative, rule_gradients
 
 
-def _rescale_rule(n: int):
-    """The rescale rule for a batch whose first ``n`` rows are inputs, the next ``n`` baselines."""
+def _pairs(nl: Nonlinearity) -> bool:
+    """Every nonlinearity must see the batch [x; x'] whole on dimension 0 (z and z' side by side)."""
+    z = nl.z
+    if z.dim() == 0 or z.shape[0] % 2:
+        raise ValueError(
+            f"deeplift: {nl.name} received shape {tuple(z.shape)}; DeepLIFT runs inputs and baselines as "
+            "one batch [x; x'] and needs that batch on dimension 0 of every intermediate tensor"
+        )
+    return True
 
-    def rule(nl: Nonlinearity):
-        def apply(z: Tensor):
-            if z.dim() == 0 or z.shape[0] != 2 * n:
-                raise ValueError(
-                    f"deeplift: {nl.name} received shape {tuple(z.shape)}; DeepLIFT runs inputs and "
-                    f"baselines as one batch of {2 * n} and needs that batch on dimension 0 of every "
-                    "intermediate tensor"
-                )
-            y = nl.f(z)
-            dz, dy = z[:n] - z[n:], y[:n] - y[n:]
-            tiny = dz.abs() <= torch.finfo(z.dtype).eps ** 0.5 * (1 + z[:n].abs() + z[n:].abs())
-            slope = dy / torch.where(tiny, torch.ones_like(dz), dz)
-            if tiny.any():
-                slope = torch.where(tiny, derivative(nl.f, z[:n]), slope)
-            m = torch.cat([slope, slope])
-            return y, lambda r: r * m
 
-        return apply
+def _backward(nl: Nonlinearity, z: Tensor, y: Tensor, r: Tensor) -> Tensor:
+    """R * m, m = (f(z) - f(z')) / (z - z'), or f'(z) where z and z' (almost) coincide."""
+    n = len(z) // 2
+    dz, dy = z[:n] - z[n:], y[:n] - y[n:]
+    tiny = dz.abs() <= torch.finfo(z.dtype).eps ** 0.5 * (1 + z[:n].abs() + z[n:].abs())
+    m = torch.where(tiny, derivative(nl.f, z[:n]), dy / torch.where(tiny, torch.ones_like(dz), dz))
+    return r * torch.cat([m, m])
 
-    return rule
+
+RESCALE = Rule(_backward, applies=_pairs)
 
 
 def deeplift(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """DeepLIFT-rescale attributions of ``inputs`` relative to ``baselines`` (default zeros)."""
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    n = x.shape[0]
-    per_example = isinstance(target, list) or (isinstance(target, Tensor) and target.numel() > 1)
-    if per_example and len(target) != n:
-        raise ValueError(f"target must hold one integer class per example ({n}), got {len(target)} classes")
-    mode = RuleMode("deeplift", _rescale_rule(n), strict=True)
-    grad = rule_gradients(
-        model,
-        torch.cat([x, x_base]),
-        fw.repeat_target(target, 2),
-        fw.repeat_args(additional_forward_args, 2),
-        mode,
-        signal=lambda f, _: torch.cat([torch.ones_like(f[:n]), torch.zeros_like(f[n:])]),
-    )
-    return (x - x_base).detach() * grad[:n]
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
+    mode = RuleMode("deeplift", RESCALE, strict=True)
+    # x and x' as one batch [x; x'] (each nonlinearity sees z and z'); the signal starts at F(x) only
+    grads = rule_gradients(F, torch.stack([x, x_base]), mode, signal=lambda f: torch.stack([torch.ones_like(f[0]), torch.zeros_like(f[1])]))
+    return (x - x_base) * grads[0]

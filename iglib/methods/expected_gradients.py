@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import forward as fw
-from ._sampling import generator, gradients_at
+from ..arguments import Model, TargetLike, check_baselines, check_count, check_seed
+from ..forward import prepare
+from ..memory import check_fits
 
 
 def references(baselines: Any, x: Tensor) -> Tensor:
@@ -23,7 +24,7 @@ def references(baselines: Any, x: Tensor) -> Tensor:
     [K, *features] (or broadcastable to it), or a single reference [*features]."""
     features = x.shape[1:]
     if baselines is None or not isinstance(baselines, Tensor):
-        return fw.as_baselines(baselines, x[:1])
+        return check_baselines(baselines, x[:1])
     if baselines.dim() == x.dim() - 1:
         baselines = baselines.unsqueeze(0)
     k = baselines.shape[0] if baselines.dim() == x.dim() else 0
@@ -37,14 +38,14 @@ def references(baselines: Any, x: Tensor) -> Tensor:
             f"baselines for expected_gradients are K references [K, {', '.join(map(str, features))}] "
             f"(or one reference [{', '.join(map(str, features))}]), got shape {tuple(baselines.shape)}"
         )
-    return fw.as_baselines(baselines, torch.empty((k,) + features, dtype=x.dtype, device=x.device))
+    return check_baselines(baselines, torch.empty((k,) + features, dtype=x.dtype, device=x.device))
 
 
 def expected_gradients(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_samples: int = 50,
     seed: int | None = None,
@@ -55,15 +56,15 @@ def expected_gradients(
     ``baselines``: the reference set, [K, *features] (see ``references``); ``seed`` makes
     the draws reproducible (None: drawn from torch's global RNG).
     """
-    x = fw.as_inputs(inputs).detach()
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args, internal_batch_size)
     refs = references(baselines, x)
-    fw.check_model(model, x)
-    n_samples = fw.check_steps(n_samples, "n_samples")
-    g = generator(seed, x.device)
+    n_samples = check_count(n_samples, "n_samples")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples")
+    g = check_seed(seed, x.device)
     pick = torch.randint(refs.shape[0], (n_samples, len(x)), generator=g, device=x.device)
     alpha = torch.rand((n_samples, len(x)), generator=g, dtype=x.dtype, device=x.device)
     x_ref = refs[pick]  # [S, N, *features]
     alpha = alpha.reshape(alpha.shape + (1,) * (x.dim() - 1))
     points = x_ref + alpha * (x - x_ref)
-    grads = gradients_at(model, points, target, additional_forward_args, internal_batch_size)
+    grads, _ = F.gradients(points)
     return ((x - x_ref) * grads).mean(0)

@@ -10,14 +10,15 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike
+from ..forward import prepare
 
 
 def gradient(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """dF/dx at ``inputs``, shaped like ``inputs``.
@@ -25,8 +26,6 @@ def gradient(
     ``baselines`` is accepted (and checked) only so that every method has the same call;
     the gradient does not use it.
     """
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    grad, _ = fw.gradients(model, x, target, additional_forward_args)
-    return grad
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
+    grads, _ = F.gradients(x[None])
+    return grads[0]

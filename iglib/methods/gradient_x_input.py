@@ -11,19 +11,18 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike
+from ..forward import prepare
 
 
 def gradient_x_input(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """(x - x') * dF/dx (x), shaped like ``inputs``; ``baselines`` x' default zeros."""
-    x = fw.as_inputs(inputs)
-    x_base = fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    grad, _ = fw.gradients(model, x, target, additional_forward_args)
-    return (x - x_base).detach() * grad
+    F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
+    grads, _ = F.gradients(x[None])
+    return (x - x_base) * grads[0]

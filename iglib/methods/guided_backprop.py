@@ -18,31 +18,27 @@ from typing import Any
 
 from torch import Tensor
 
-from .. import forward as fw
-from ._rules import Nonlinearity, RuleMode, gate_open, rule_gradients
+from ..arguments import Model, TargetLike
+from ..forward import prepare
+from ._rules import Nonlinearity, Rule, RuleMode, gate_open, rule_gradients
 
 
-def _guided_rule(nl: Nonlinearity):
-    if nl.gate is None:
-        return None
+def _backward(nl: Nonlinearity, z: Tensor, y: Tensor, r: Tensor) -> Tensor:
+    """R * (lo < z < hi) * (R > 0): where the gate was open and the signal is positive."""
+    return r.clamp(min=0) * gate_open(z, nl.gate)
 
-    def apply(z: Tensor):
-        is_open = gate_open(z, nl.gate)
-        return nl.f(z), lambda r: r.clamp(min=0) * is_open
 
-    return apply
+GUIDED_BACKPROP = Rule(_backward, applies=lambda nl: nl.gate is not None)  # ReLU-type gates only
 
 
 def guided_backprop(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
 ) -> Tensor:
     """dF/dx with R * (lo < f < hi) * (R > 0) at every ReLU-type gate; ``baselines`` unused."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    mode = RuleMode("guided_backprop", _guided_rule, strict=False, needs_gate=True)
-    return rule_gradients(model, x, target, additional_forward_args, mode)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
+    mode = RuleMode("guided_backprop", GUIDED_BACKPROP, strict=False, needs_gate=True)
+    return rule_gradients(F, x[None], mode)[0]

@@ -21,15 +21,15 @@ ValueError.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from .. import forward as fw
-from ._rules import MAX_POOLING, Nonlinearity, RuleMode, rule_gradients
+from ..arguments import Model, TargetLike, check_number
+from ..forward import prepare
+from ..ops import MAX_POOLING
+from ._rules import Nonlinearity, Rule, RuleMode, rule_gradients
 
 
 def stabilize(z: Tensor, epsilon: float) -> Tensor:
@@ -43,44 +43,37 @@ def _ratio(y: Tensor, z: Tensor, epsilon: float) -> Tensor:
     return torch.where(y == 0, torch.zeros_like(y), y / torch.where(d == 0, torch.ones_like(d), d))
 
 
-def _epsilon_rule(epsilon: float):
-    def rule(nl: Nonlinearity):
-        f0 = nl.f(torch.zeros((), dtype=nl.z.dtype, device=nl.z.device))
-        if f0.abs().max() > 0:
-            raise ValueError(
-                f"lrp: no rule for {nl.name!r}: the epsilon rule scales by f(z)/z, which needs f(0) = 0, "
-                f"but {nl.name}(0) = {f0.flatten()[0].item():g}"
-            )
+def _zero_at_zero(nl: Nonlinearity) -> bool:
+    """The epsilon rule scales by f(z)/z, which needs f(0) = 0."""
+    f0 = nl.f(torch.zeros((), dtype=nl.z.dtype, device=nl.z.device))
+    if f0.abs().max() > 0:
+        raise ValueError(
+            f"lrp: no rule for {nl.name!r}: the epsilon rule scales by f(z)/z, which needs f(0) = 0, "
+            f"but {nl.name}(0) = {f0.flatten()[0].item():g}"
+        )
+    return True
 
-        def apply(z: Tensor):
-            y = nl.f(z)
-            m = _ratio(y, z, epsilon)
-            return y, lambda r: r * m
 
-        return apply
-
-    return rule
+def epsilon_rule(epsilon: float) -> Rule:
+    """R * f(z) / (z + eps sign z)."""
+    return Rule(lambda nl, z, y, r: r * _ratio(y, z, epsilon), applies=_zero_at_zero)
 
 
 def lrp(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     epsilon: float = 0.01,
 ) -> Tensor:
     """Epsilon-LRP relevance of each input feature, shaped like ``inputs``."""
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) or not 0 <= epsilon < math.inf:
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    eps = float(epsilon)
-    mode = RuleMode("lrp", _epsilon_rule(eps), strict=True, also_allowed=MAX_POOLING)
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
+    eps = check_number(epsilon, "epsilon")
+    mode = RuleMode("lrp", epsilon_rule(eps), strict=True, also_allowed=MAX_POOLING)
 
-    def output_signal(f: Tensor, from_nonlinearity: bool) -> Tensor:
-        return torch.ones_like(f) if from_nonlinearity else _ratio(f, f, eps)
+    def output_signal(f: Tensor) -> Tensor:
+        """The relevance entering at the output: F / (F + eps sign F), unless F is a nonlinearity's output."""
+        return torch.ones_like(f) if mode.output_is_nonlinearity() else _ratio(f, f, eps)
 
-    grad = rule_gradients(model, x, target, additional_forward_args, mode, signal=output_signal)
-    return x.detach() * grad
+    return x * rule_gradients(F, x[None], mode, signal=output_signal)[0]

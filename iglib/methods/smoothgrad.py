@@ -13,15 +13,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .. import forward as fw
-from ._sampling import generator, gradients_at
+from ..arguments import Model, TargetLike, check_baselines, check_count, check_seed, quote
+from ..forward import prepare
+from ..memory import check_fits
 
 
 def smoothgrad(
-    model: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_samples: int = 50,
     stdev: float | Tensor | None = None,
@@ -34,21 +35,18 @@ def smoothgrad(
     0.15 * (max - min) of each example (the paper's 15% noise level); ``seed`` makes the
     noise reproducible (None: drawn from torch's global RNG).
     """
-    x = fw.as_inputs(inputs)
-    fw.as_baselines(baselines, x)
-    fw.check_model(model, x)
-    n_samples = fw.check_steps(n_samples, "n_samples")
+    F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
+    n_samples = check_count(n_samples, "n_samples")
     if stdev is None:
-        flat = x.detach().reshape(len(x), -1)
+        flat = x.reshape(len(x), -1)
         sigma = (0.15 * (flat.max(1).values - flat.min(1).values)).reshape((-1,) + (1,) * (x.dim() - 1))
-    elif isinstance(stdev, Tensor):
-        sigma = fw.as_baselines(stdev, x, name="stdev")
-    elif isinstance(stdev, numbers.Real) and not isinstance(stdev, bool):
-        sigma = torch.tensor(float(stdev), dtype=x.dtype, device=x.device)
+    elif isinstance(stdev, (Tensor, numbers.Real)) and not isinstance(stdev, bool):
+        sigma = check_baselines(stdev, x, name="stdev")
     else:
-        raise TypeError(f"stdev must be None, a number or a tensor, got {type(stdev).__name__}")
+        raise TypeError(f"stdev must be None, a number or a tensor, got {quote(stdev)}")
     if (sigma < 0).any():
-        raise ValueError("stdev must be >= 0")
-    noise = torch.randn((n_samples,) + x.shape, generator=generator(seed, x.device), dtype=x.dtype, device=x.device)
-    points = x.detach() + sigma * noise
-    return gradients_at(model, points, target, additional_forward_args, internal_batch_size).mean(0)
+        raise ValueError(f"stdev must be >= 0, got {quote(stdev)}")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} noisy copies of the {len(x)} examples")
+    noise = torch.randn((n_samples,) + x.shape, generator=check_seed(seed, x.device), dtype=x.dtype, device=x.device)
+    grads, _ = F.gradients(x + sigma * noise)
+    return grads.mean(0)

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike, check_model
 from ..paths import path_integrated_gradients, straight_line
 
 
@@ -64,7 +64,7 @@ class _EmbeddingsInPlace:
     right size; the embedding must be called exactly once per forward pass.
     """
 
-    def __init__(self, model: fw.Forward, embedding: nn.Embedding, ids: Tensor):
+    def __init__(self, model: Model, embedding: nn.Embedding, ids: Tensor):
         self.model, self.embedding, self.ids = model, embedding, ids
 
     def __call__(self, points: Tensor, *args: Any) -> Tensor:
@@ -95,10 +95,10 @@ class _EmbeddingsInPlace:
 
 
 def embedding_integrated_gradients(
-    model: fw.Forward,
+    model: Model,
     embedding: nn.Embedding,
     ids: Tensor,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
@@ -118,7 +118,7 @@ def embedding_integrated_gradients(
     ids = check_ids(ids, embedding)
     with torch.no_grad():
         e = embedding(ids)
-    fw.check_model(model, e)
+    check_model(model, e)
     g = _EmbeddingsInPlace(model, embedding, ids)
     return path_integrated_gradients(
         g,

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
-from ..forward import as_baselines
+from ..arguments import check_baselines
 from ..paths import straight_line
 from . import SliderFigure, slider_figure
 
@@ -39,8 +39,8 @@ def interpolation_widget(
             f"embeddings must be [T, D] with one row per token ({len(tokens)}), got {tuple(embeddings.shape)}"
         )
     alphas = torch.linspace(0, 1, steps + 1, dtype=torch.float64)
-    images = straight_line(as_baselines(image_baseline, image), image)(alphas).clamp(0, 1)  # [K, H, W, 3]
-    vectors = straight_line(as_baselines(embedding_baseline, embeddings), embeddings)(alphas)  # [K, T, D]
+    images = straight_line(check_baselines(image_baseline, image), image)(alphas).clamp(0, 1)  # [K, H, W, 3]
+    vectors = straight_line(check_baselines(embedding_baseline, embeddings), embeddings)(alphas)  # [K, T, D]
     limit = float(vectors.abs().max())
     mean_pixel = images.mean(dim=(1, 2, 3)).tolist()
     norms = vectors.norm(dim=-1).tolist()

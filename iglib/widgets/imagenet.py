@@ -71,7 +71,7 @@ def interior_gradients_widget(interior: InteriorGradients, names: Sequence[str],
 
 
 def explorer_widget(
-    forward: Callable[[Tensor], Tensor],
+    model: Callable[[Tensor], Tensor],
     images: Mapping[str, Tensor],
     class_names: Sequence[str],
     baselines: Mapping[str, Callable[[Tensor], Tensor]],
@@ -93,7 +93,7 @@ def explorer_widget(
         raise ValueError("images and baselines must each hold at least one entry")
     steps = tuple(int(s) for s in steps)
     with torch.no_grad():
-        scores = {name: forward(x)[0] for name, x in images.items()}
+        scores = {name: model(x)[0] for name, x in images.items()}
     ranked = {name: s.argsort(descending=True)[:n_targets].tolist() for name, s in scores.items()}
     cache: dict[tuple, tuple[Tensor, float]] = dict(precomputed or {})
 
@@ -104,7 +104,7 @@ def explorer_widget(
     def attribution(image: str, k: int, n: int, baseline: str) -> tuple[Tensor, float]:
         key = (image, k, n, baseline)
         if key not in cache:
-            a, delta = integrated_gradients(forward, images[image], baseline_of(image, baseline),
+            a, delta = integrated_gradients(model, images[image], baseline_of(image, baseline),
                                             target=ranked[image][k - 1], n_steps=n,
                                             internal_batch_size=internal_batch_size, return_convergence_delta=True)
             cache[key] = (a, float(delta[0]))
@@ -114,7 +114,7 @@ def explorer_widget(
         a, delta = attribution(image, target, steps, baseline)
         cls = ranked[image][target - 1]
         with torch.no_grad():
-            f_base = float(forward(baseline_of(image, baseline))[0, cls])
+            f_base = float(model(baseline_of(image, baseline))[0, cls])
         picture = to_image(images[image])
         mask = attribution_mask(a, clip_percentile)
         fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..forward import scores
+from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from ..methods import deeplift, gradient_x_input, lrp
 from . import SliderFigure, slider_figure
@@ -73,8 +73,8 @@ def invariance_widget(
                 integrated_gradients(model, points, base, n_steps=ig_steps, method="riemann_middle")
             ),
         }
-    with torch.no_grad():
-        delta = (scores(f, points) - scores(f, base)).reshape(shape[:2]).numpy()
+    F, _, _ = prepare(f, points)
+    delta = F.difference(points, base).reshape(shape[:2]).numpy()
     everything = np.concatenate(
         [np.ravel(a) for t in table.values() for m in t.values() for a in (m.values() if isinstance(m, dict) else [m])]
     )

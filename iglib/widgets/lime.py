@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike, check_baselines, check_inputs
+from ..forward import prepare
 from ..lime import lime_tabular, rank_correlation, top_k
 from . import SliderFigure, slider_figure
 
@@ -61,12 +62,12 @@ class WidthSweep:
 
 
 def kernel_width_sweep(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     reference: Tensor,
     widths: Sequence[float],
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     n_samples: int = 1000,
     seed: int = 0,
     feature_names: Sequence[str] | None = None,
@@ -76,7 +77,7 @@ def kernel_width_sweep(
 ) -> WidthSweep:
     """:func:`iglib.lime.lime_tabular` of one example ``inputs`` [1, n] at every width in ``widths``,
     each on the same ``n_samples`` samples (same ``seed``), next to ``reference`` [1, n] or [n]."""
-    x = fw.as_inputs(inputs)
+    x = check_inputs(inputs)
     if len(x) != 1:
         raise ValueError(f"the kernel-width sweep explains one example: inputs must be [1, n], got {tuple(x.shape)}")
     widths = np.asarray(sorted(float(w) for w in widths))
@@ -91,19 +92,18 @@ def kernel_width_sweep(
         raise ValueError(f"feature_names must name each of the {n} features, got {len(names)}")
     if not 1 <= top_k <= n:
         raise ValueError(f"top_k must be between 1 and the number of features ({n}), got {top_k}")
-    x_base = fw.as_baselines(baselines, x)
+    x_base = check_baselines(baselines, x)
     rows, scores, n_eff, evaluations = [], [], [], 0
     for width in widths:
-        a, fit = lime_tabular(forward, x, x_base, target=target, n_samples=n_samples, kernel_width=float(width),
+        a, fit = lime_tabular(model, x, x_base, target=target, n_samples=n_samples, kernel_width=float(width),
                               seed=seed, return_fit=True, **lime_options)
         rows.append(a.detach().cpu().to(torch.float64).reshape(-1).numpy())
         scores.append(fit.score.item())
         n_eff.append(fit.effective_samples.item())
         evaluations += fit.evaluations
-    with torch.no_grad():
-        f = fw.scores(forward, torch.cat([x, x_base]), fw.repeat_target(target, 2))
+    F, x, x_base = prepare(model, x, x_base, target)
     return WidthSweep(widths, np.stack(rows), np.asarray(scores), np.asarray(n_eff), ref, reference_name, names,
-                      float(f[0] - f[1]), evaluations, top_k)
+                      float(F.difference(x, x_base)[0]), evaluations, top_k)
 
 
 def plot_bars(ax: plt.Axes, sweep: WidthSweep, width: float, n_shown: int = 12) -> dict:

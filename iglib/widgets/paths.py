@@ -31,7 +31,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike, check_baselines, check_inputs
+from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from ..paths import Path, path_integrated_gradients, piecewise_path_integrated_gradients, straight_line
 from ..toys import SymmetryWitness, bent_path, symmetry_witness
@@ -69,14 +70,14 @@ class Contours:
 
 
 def contour_grid(
-    forward: fw.Forward, lo: Sequence[float], hi: Sequence[float], n: int = 81, target: fw.Target = None
+    model: Model, lo: Sequence[float], hi: Sequence[float], n: int = 81, target: TargetLike = None
 ) -> Contours:
     """Evaluate F on an n x n grid over [lo_1, hi_1] x [lo_2, hi_2] (one forward pass)."""
     x1, x2 = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
     g1, g2 = np.meshgrid(x1, x2)
     points = torch.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1), dtype=torch.float64)
-    with torch.no_grad():
-        values = fw.scores(forward, points, fw.repeat_target(target, len(points)) if target is not None else None)
+    F, points, _ = prepare(model, points, None, target)
+    values = F.values(points[None])[0]
     return Contours(x1, x2, values.detach().cpu().double().numpy().reshape(n, n))
 
 
@@ -120,10 +121,10 @@ def _bars(ax: Axes, groups: Mapping[str, Sequence[float]], names: Sequence[str],
 
 # ---------------------------------------------------------------- 06: bend the path
 def _one_pair(inputs: Tensor, baselines: Any) -> tuple[Tensor, Tensor]:
-    x = fw.as_inputs(inputs)
+    x = check_inputs(inputs)
     if x.shape != (1, 2):
         raise ValueError(f"the path pictures need one example with 2 features, inputs of shape (1, 2); got {tuple(x.shape)}")
-    return x, fw.as_baselines(baselines, x)
+    return x, check_baselines(baselines, x)
 
 
 def _check_bends(bends: Sequence[float]) -> np.ndarray:
@@ -139,10 +140,10 @@ def _start(options: Sequence[float], value: float) -> float:
 
 
 def path_bend_widget(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     bends: Sequence[float] = BENDS,
     n_steps: int = 64,
     grid: int = 81,
@@ -159,17 +160,16 @@ def path_bend_widget(
     options = [float(b) for b in _check_bends(bends)]
     paths = {b: bent_path(base, x, b) for b in options}
     attributions = {
-        b: path_integrated_gradients(forward, x, p, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+        b: path_integrated_gradients(model, x, p, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
         for b, p in paths.items()
     }
-    straight = integrated_gradients(forward, x, base, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
-    with torch.no_grad():
-        f = fw.scores(forward, torch.cat([x, base]), fw.repeat_target(target, 2))
-    difference = float(f[0] - f[1])
+    straight = integrated_gradients(model, x, base, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+    F, x, base = prepare(model, x, base, target)
+    difference = float(F.difference(x, base)[0])
     curves = {b: path_curve(p) for b, p in paths.items()}
     corners = np.concatenate(list(curves.values()))
     span = corners.max(0) - corners.min(0)
-    contours = contour_grid(forward, corners.min(0) - 0.08 * span, corners.max(0) + 0.08 * span, grid, target)
+    contours = contour_grid(model, corners.min(0) - 0.08 * span, corners.max(0) + 0.08 * span, grid, target)
     line = path_curve(straight_line(base, x))
 
     def draw(bend: float) -> dict:

@@ -28,7 +28,8 @@ import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, check_count, check_model
+from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from . import SliderFigure, slider_figure
 
@@ -36,7 +37,7 @@ DEFAULT_GRID = np.linspace(-1.0, 4.0, 51)  # x1 and x2 from -1 to 4 in steps of 
 Method = Callable[..., Tensor]  # method(model, inputs, baselines) -> attributions like inputs
 
 
-def _dtype(model: fw.Forward) -> torch.dtype:
+def _dtype(model: Model) -> torch.dtype:
     """The model's parameter dtype (float64 for the toys), float64 for a parameter-free callable."""
     param = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
     return param.dtype if param is not None and param.is_floating_point() else torch.float64
@@ -86,7 +87,7 @@ class SaturationPath:
 
 
 def saturation_path(
-    model: fw.Forward,
+    model: Model,
     x: float | Tensor,
     baseline: float | Tensor = 0.0,
     n_steps: int = 300,
@@ -99,14 +100,14 @@ def saturation_path(
     relative to x' with ``n_steps`` nodes of ``method``: one batched call for all alphas.
     """
     x, baseline = _scalar(x, "x"), _scalar(baseline, "baseline")
-    n_steps, grid = fw.check_steps(n_steps), fw.check_steps(grid, "grid")
+    n_steps, grid = check_count(n_steps, "n_steps"), check_count(grid, "grid")
     if grid < 2:
         raise ValueError(f"grid must be >= 2 (alpha = 0 and alpha = 1), got {grid}")
     dtype = _dtype(model)
     alphas = np.linspace(0.0, 1.0, grid)
     points = torch.tensor(baseline + alphas * (x - baseline), dtype=dtype).reshape(grid, 1)
-    fw.check_model(model, points)
-    gradient, F = fw.gradients(model, points)
+    score, points, _ = prepare(model, points)
+    gradient, F = (t[0] for t in score.gradients(points[None]))
     ig = integrated_gradients(model, points, baseline, n_steps=n_steps, method=method)
     return SaturationPath(
         x=x,
@@ -152,7 +153,7 @@ def plot_saturation(axes: Sequence[Axes], path: SaturationPath, alpha: float | N
 
 
 def saturation_widget(
-    model: fw.Forward,
+    model: Model,
     x: float | Tensor,
     baseline: float | Tensor = 0.0,
     n_steps: int = 300,
@@ -212,14 +213,14 @@ def default_methods(n_steps: int = 64, method: str = "riemann_middle") -> dict[s
     """Gradient, DeConvNet, Guided Backprop and IG (``n_steps`` nodes of ``method``), by display name."""
     from ..methods import deconvnet, gradient, guided_backprop
 
-    def ig(model: fw.Forward, inputs: Tensor, baselines: Tensor) -> Tensor:
+    def ig(model: Model, inputs: Tensor, baselines: Tensor) -> Tensor:
         return integrated_gradients(model, inputs, baselines, n_steps=n_steps, method=method)
 
     return {"Gradient": gradient, "DeConvNet": deconvnet, "Guided Backprop": guided_backprop, "IG": ig}
 
 
 def two_input_grid(
-    model: fw.Forward,
+    model: Model,
     x1: Sequence[float] | None = None,
     x2: Sequence[float] | None = None,
     methods: Mapping[str, Method] | None = None,
@@ -240,7 +241,7 @@ def two_input_grid(
     base = torch.tensor(baseline, dtype=dtype)
     if base.shape != (2,):
         raise ValueError(f"baseline must be 2 numbers (x1', x2'), got shape {tuple(base.shape)}")
-    fw.check_model(model, points)
+    check_model(model, points)
     with torch.no_grad():
         F = model(points).reshape(len(x1), len(x2))
         F_baseline = float(model(base.reshape(1, 2)).reshape(()))
@@ -295,7 +296,7 @@ def plot_two_input(axes: Sequence[Axes], grid: TwoInputGrid, x1: float, x2: floa
 
 
 def two_input_widget(
-    model: fw.Forward,
+    model: Model,
     x1: Sequence[float] | None = None,
     x2: Sequence[float] | None = None,
     methods: Mapping[str, Method] | None = None,

@@ -21,10 +21,10 @@ from typing import Any, Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from torch import Tensor
 
-from .. import forward as fw
+from ..arguments import Model, TargetLike, check_count
+from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from ..quadrature import METHODS
 from . import SliderFigure, slider_figure
@@ -44,17 +44,17 @@ def _check_rules(methods: Sequence[str]) -> tuple[str, ...]:
 
 
 def _check_grid(steps: Sequence[int]) -> tuple[int, ...]:
-    grid = tuple(fw.check_steps(m, "steps") for m in steps)
+    grid = tuple(check_count(m, "steps") for m in steps)
     if not grid or list(grid) != sorted(set(grid)):
         raise ValueError(f"steps must be a non-empty increasing sequence of ints >= 1, got {list(steps)}")
     return grid
 
 
 def relative_completeness_errors(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     steps: Sequence[int] = STEPS,
     methods: Sequence[str] = RULES,
@@ -66,16 +66,12 @@ def relative_completeness_errors(
     F(x) = F(x') the relative error is undefined: inf (or nan when delta is 0 too).
     """
     methods, grid = _check_rules(methods), _check_grid(steps)
-    x = fw.as_inputs(inputs)
-    base = fw.as_baselines(baselines, x)
-    fw.check_model(forward, x)
-    with torch.no_grad():
-        f = fw.scores(forward, torch.cat([x, base]), fw.repeat_target(target, 2), fw.repeat_args(additional_forward_args, 2))
-    change = (f[: len(x)] - f[len(x) :]).detach().cpu().double().numpy()
+    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args)
+    change = F.difference(x, base).cpu().double().numpy()
 
     def delta(method: str, m: int) -> np.ndarray:
         _, d = integrated_gradients(
-            forward, x, base, target, additional_forward_args, n_steps=m, method=method, return_convergence_delta=True
+            model, x, base, target, additional_forward_args, n_steps=m, method=method, return_convergence_delta=True
         )
         return d.detach().cpu().double().numpy()
 
@@ -92,10 +88,10 @@ def relative_completeness_errors(
 
 
 def steps_widget(
-    forward: fw.Forward,
+    model: Model,
     inputs: Tensor,
     baselines: Any = None,
-    target: fw.Target = None,
+    target: TargetLike = None,
     additional_forward_args: Any = None,
     steps: Sequence[int] = STEPS,
     methods: Sequence[str] = RULES,
@@ -114,7 +110,7 @@ def steps_widget(
     methods, grid = _check_rules(methods), _check_grid(steps)
     if n_steps is not None and n_steps not in grid:
         raise ValueError(f"n_steps must be one of steps {list(grid)}, got {n_steps!r}")
-    errors = relative_completeness_errors(forward, inputs, baselines, target, additional_forward_args, grid, methods)
+    errors = relative_completeness_errors(model, inputs, baselines, target, additional_forward_args, grid, methods)
     worst = {method: np.max(e, axis=1) for method, e in errors.items()}  # [len(grid)]
 
     def draw(n_steps: int) -> dict:
