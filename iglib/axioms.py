@@ -21,7 +21,7 @@ Tolerances are explicit parameters. ``tol`` is relative to the scale of the numb
 compared, max(|F(x) - F(x')|, max_k |a_k|) per example; completeness takes ``rtol``
 relative to |F(x) - F(x')| (default 5%, the paper's rule for choosing IG's steps) and an
 ``atol``. ``paper_witnesses`` lists the paper's counterexamples as witnesses and
-``axiom_table`` runs every check on every method.
+``axiom_table`` runs every check on every attribution method.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from . import toys
 from .arguments import TargetLike, check_count, check_model, check_number, quote
 from .forward import Score, prepare
 
-Method = Callable[..., Tensor]
+AttributionMethod = Callable[..., Tensor]  # attribute(model, inputs, baselines=, target=) -> attributions like inputs
 
 SENSITIVITY_A = "Sensitivity(a)"
 SENSITIVITY_B = "Sensitivity(b)"
@@ -54,26 +54,27 @@ class AxiomResult:
     (inputs, baselines, attributions and the numbers compared)."""
 
     axiom: str
-    method: str
+    attribution_method: str
     holds: bool
     reason: str
     witness: dict = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         verdict = "holds" if self.holds else "VIOLATED"
-        return f"<{self.axiom} {verdict} for {self.method}: {self.reason}>"
+        return f"<{self.axiom} {verdict} for {self.attribution_method}: {self.reason}>"
 
     def _repr_html_(self) -> str:
         colour = "green" if self.holds else "crimson"
         verdict = "holds" if self.holds else "violated"
-        return f"<b>{self.axiom}</b> <span style='color:{colour}'>{verdict}</span> for <code>{self.method}</code>: {self.reason}"
+        return (f"<b>{self.axiom}</b> <span style='color:{colour}'>{verdict}</span> "
+                f"for <code>{self.attribution_method}</code>: {self.reason}")
 
 
-def method_name(method: Method) -> str:
-    """The method's function name, looking through ``functools.partial``."""
-    while isinstance(method, functools.partial):
-        method = method.func
-    return getattr(method, "__name__", type(method).__name__)
+def attribution_method_name(attribute: AttributionMethod) -> str:
+    """The attribution method's function name, looking through ``functools.partial``."""
+    while isinstance(attribute, functools.partial):
+        attribute = attribute.func
+    return getattr(attribute, "__name__", type(attribute).__name__)
 
 
 def _fmt(t: Tensor | float) -> str:
@@ -86,18 +87,19 @@ def _fmt(t: Tensor | float) -> str:
     return f"{t:.4g}"
 
 
-def _attribute(attribute: Method, model: Any, x: Tensor, x_base: Tensor, target: TargetLike) -> Tensor:
-    """Call the method with the common convention and check it returns a tensor like ``inputs``."""
+def _attribute(attribute: AttributionMethod, model: Any, x: Tensor, x_base: Tensor, target: TargetLike) -> Tensor:
+    """Call the attribution method with the common convention and check it returns a tensor like ``inputs``."""
     attributions = attribute(model, x, baselines=x_base, target=target)
     if isinstance(attributions, tuple):  # e.g. (attributions, delta)
         attributions = attributions[0]
     if not isinstance(attributions, Tensor) or attributions.shape != x.shape:
         got = tuple(attributions.shape) if isinstance(attributions, Tensor) else type(attributions).__name__
-        raise ValueError(f"{method_name(attribute)} must return a tensor shaped like inputs {tuple(x.shape)}, got {got}")
+        raise ValueError(f"{attribution_method_name(attribute)} must return a tensor shaped like inputs "
+                         f"{tuple(x.shape)}, got {got}")
     return attributions.detach()
 
 
-def _prepare(attribute: Method, model: Any, inputs: Any, baselines: Any, target: TargetLike,
+def _prepare(attribute: AttributionMethod, model: Any, inputs: Any, baselines: Any, target: TargetLike,
              **tolerances: float) -> tuple[Score, Tensor, Tensor]:
     """(F, x, x') for a check, after checking the attribution method and the tolerances."""
     if not callable(attribute):
@@ -138,7 +140,7 @@ def _first_bad(ok: Tensor) -> int:
 
 # ---------------------------------------------------------------- the checks
 def sensitivity_a(
-    attribute: Method,
+    attribute: AttributionMethod,
     model: Any,
     inputs: Any,
     baselines: Any,
@@ -172,11 +174,11 @@ def sensitivity_a(
         f"{verdict} attribution {_fmt(a_k[n])}"
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a, feature=k, delta_f=delta_f, attribution_of_feature=a_k)
-    return AxiomResult(SENSITIVITY_A, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(SENSITIVITY_A, name or attribution_method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def sensitivity_b(
-    attribute: Method,
+    attribute: AttributionMethod,
     model: Any,
     inputs: Any,
     baselines: Any,
@@ -212,11 +214,11 @@ def sensitivity_b(
         + ("" if ok.all() else " instead of 0")
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a, dummy=dummy, attribution_of_dummy=a_dummy)
-    return AxiomResult(SENSITIVITY_B, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(SENSITIVITY_B, name or attribution_method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def implementation_invariance(
-    attribute: Method,
+    attribute: AttributionMethod,
     model_f: Any,
     model_g: Any,
     inputs: Any,
@@ -245,11 +247,12 @@ def implementation_invariance(
     relation = "==" if ok.all() else "!="
     reason = f"same function, attributions {_fmt(a_f[n])} {relation} {_fmt(a_g[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a_f, attributions_g=a_g, max_difference=gap)
-    return AxiomResult(IMPLEMENTATION_INVARIANCE, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(IMPLEMENTATION_INVARIANCE, name or attribution_method_name(attribute), bool(ok.all()), reason,
+                       witness)
 
 
 def completeness(
-    attribute: Method,
+    attribute: AttributionMethod,
     model: Any,
     inputs: Any,
     baselines: Any,
@@ -274,7 +277,7 @@ def completeness(
     relation = "matches" if ok.all() else "differs from"
     reason = f"sum of attributions {_fmt(total[n])} {relation} F(x) - F(x') = {_fmt(delta_f[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a, sum=total, delta_f=delta_f, gap=gap)
-    return AxiomResult(COMPLETENESS, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(COMPLETENESS, name or attribution_method_name(attribute), bool(ok.all()), reason, witness)
 
 
 class LinearCombination(nn.Module):
@@ -293,7 +296,7 @@ class LinearCombination(nn.Module):
 
 
 def linearity(
-    attribute: Method,
+    attribute: AttributionMethod,
     f1: Any,
     f2: Any,
     a: float,
@@ -328,11 +331,11 @@ def linearity(
     )
     witness = dict(inputs=x, baselines=x_base, attributions=a_h, attributions_f1=a_1, attributions_f2=a_2,
                    combined=combined, max_difference=gap)
-    return AxiomResult(LINEARITY, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(LINEARITY, name or attribution_method_name(attribute), bool(ok.all()), reason, witness)
 
 
 def symmetry_preservation(
-    attribute: Method,
+    attribute: AttributionMethod,
     model: Any,
     inputs: Any,
     baselines: Any,
@@ -365,7 +368,8 @@ def symmetry_preservation(
     relation = "==" if ok.all() else "!="
     reason = f"F symmetric in features {i}, {j} and x_{i} = x_{j}: a_{i} = {_fmt(a_i[n])} {relation} a_{j} = {_fmt(a_j[n])}"
     witness = dict(inputs=x, baselines=x_base, attributions=a, i=i, j=j, a_i=a_i, a_j=a_j)
-    return AxiomResult(SYMMETRY_PRESERVATION, name or method_name(attribute), bool(ok.all()), reason, witness)
+    return AxiomResult(SYMMETRY_PRESERVATION, name or attribution_method_name(attribute), bool(ok.all()), reason,
+                       witness)
 
 
 # ---------------------------------------------------------------- the paper's witnesses
@@ -378,7 +382,7 @@ class Witness:
     check: Callable[..., AxiomResult] = field(repr=False)
     arguments: dict = field(repr=False)
 
-    def run(self, attribute: Method, name: str | None = None) -> AxiomResult:
+    def run(self, attribute: AttributionMethod, name: str | None = None) -> AxiomResult:
         result = self.check(attribute, **self.arguments, name=name)
         result.witness["case"] = self.description
         return result
@@ -427,38 +431,40 @@ def paper_witnesses() -> list[Witness]:
 # ---------------------------------------------------------------- the table
 @dataclass
 class AxiomTable:
-    """Every check on every method. ``table[method, axiom]`` is True when the axiom held on
-    every witness for it; ``violations()`` lists the failing results with their reasons."""
+    """Every check on every attribution method. ``table[attribution_method, axiom]`` is True
+    when the axiom held on every witness for it; ``violations()`` lists the failing results
+    with their reasons."""
 
     results: list[AxiomResult]
 
     @property
-    def methods(self) -> list[str]:
-        return list(dict.fromkeys(r.method for r in self.results))
+    def attribution_methods(self) -> list[str]:
+        return list(dict.fromkeys(r.attribution_method for r in self.results))
 
     @property
     def axioms(self) -> list[str]:
         present = {r.axiom for r in self.results}
         return [a for a in AXIOMS if a in present] + sorted(present - set(AXIOMS))
 
-    def holds(self, method: str, axiom: str) -> bool:
-        found = [r.holds for r in self.results if r.method == method and r.axiom == axiom]
+    def holds(self, attribution_method: str, axiom: str) -> bool:
+        found = [r.holds for r in self.results if r.attribution_method == attribution_method and r.axiom == axiom]
         if not found:
-            raise KeyError(f"no result for method {method!r} and axiom {axiom!r}")
+            raise KeyError(f"no result for attribution method {attribution_method!r} and axiom {axiom!r}")
         return all(found)
 
     def __getitem__(self, key: tuple[str, str]) -> bool:
         return self.holds(*key)
 
     def as_dict(self) -> dict[tuple[str, str], bool]:
-        return {(m, a): self.holds(m, a) for m in self.methods for a in self.axioms}
+        return {(m, a): self.holds(m, a) for m in self.attribution_methods for a in self.axioms}
 
-    def violations(self, method: str | None = None) -> list[AxiomResult]:
-        return [r for r in self.results if not r.holds and (method is None or r.method == method)]
+    def violations(self, attribution_method: str | None = None) -> list[AxiomResult]:
+        return [r for r in self.results
+                if not r.holds and (attribution_method is None or r.attribution_method == attribution_method)]
 
     def to_markdown(self) -> str:
-        lines = ["| method | " + " | ".join(self.axioms) + " |", "|---" * (len(self.axioms) + 1) + "|"]
-        for m in self.methods:
+        lines = ["| attribution method | " + " | ".join(self.axioms) + " |", "|---" * (len(self.axioms) + 1) + "|"]
+        for m in self.attribution_methods:
             cells = ["yes" if self.holds(m, a) else "**no**" for a in self.axioms]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
@@ -467,16 +473,19 @@ class AxiomTable:
         return self.to_markdown()
 
     def __repr__(self) -> str:
-        width = max(len(m) for m in self.methods) if self.results else 6
+        width = max(len(m) for m in self.attribution_methods) if self.results else 6
         head = " " * width + "  " + "  ".join(self.axioms)
         rows = [
             m.ljust(width) + "  " + "  ".join(("yes" if self.holds(m, a) else "NO").ljust(len(a)) for a in self.axioms)
-            for m in self.methods
+            for m in self.attribution_methods
         ]
         return "\n".join([head] + rows)
 
 
-def axiom_table(methods: dict[str, Method], witnesses: Sequence[Witness] | None = None) -> AxiomTable:
-    """Run every witness (default: ``paper_witnesses()``) on every method of ``{name: method}``."""
+def axiom_table(attribution_methods: dict[str, AttributionMethod],
+                witnesses: Sequence[Witness] | None = None) -> AxiomTable:
+    """Run every witness (default: ``paper_witnesses()``) on every attribution method of
+    ``{name: attribute}``."""
     cases = paper_witnesses() if witnesses is None else list(witnesses)
-    return AxiomTable([case.run(method, name=name) for name, method in methods.items() for case in cases])
+    return AxiomTable([case.run(attribute, name=name) for name, attribute in attribution_methods.items()
+                       for case in cases])

@@ -1,11 +1,11 @@
 """Sanity checks for attribution maps (Adebayo et al., "Sanity Checks for Saliency Maps", NeurIPS 2018).
 
 Cascading randomisation: re-initialise the network's layers one after another, from the top (the
-logits) down, and after each step compare every method's map with its map on the trained network.
-A method that explains *the model* must change as the model is destroyed; a map that stays the
-same explains the image (edges, colours), whatever the weights. The comparison is Spearman's rank
-correlation of the masks m = sum_c |a_c| (the paper's visualization before clipping), as in
-Adebayo et al.'s "absolute value" variant.
+logits) down, and after each step compare every attribution method's map with its map on the
+trained network. An attribution method that explains *the model* must change as the model is
+destroyed; a map that stays the same explains the image (edges, colours), whatever the weights. The
+comparison is Spearman's rank correlation of the masks m = sum_c |a_c| (the paper's visualization
+before clipping), as in Adebayo et al.'s "absolute value" variant.
 """
 from __future__ import annotations
 
@@ -59,6 +59,6 @@ def similarity(a: Tensor, b: Tensor) -> float:
 
 
 def similarity_table(stages: list[tuple[str, dict[str, Tensor]]]) -> dict[str, np.ndarray]:
-    """Method -> the similarity of its map at each stage with its map on the trained network."""
+    """Attribution method -> the similarity of its map at each stage with its map on the trained network."""
     trained = stages[0][1]
-    return {method: np.array([similarity(trained[method], maps[method]) for _, maps in stages]) for method in trained}
+    return {name: np.array([similarity(trained[name], maps[name]) for _, maps in stages]) for name in trained}

@@ -58,11 +58,11 @@ def bent_ig(model, inputs, baselines=None, target=None):  # a path method that i
 def test_sensitivity_a():
     model, x, base = toys.one_minus_relu(), row(2.0), row(0.0)
     bad = axioms.sensitivity_a(plain_gradient, model, x, base)
-    assert not bad.holds and bad.axiom == SENSITIVITY_A and bad.method == "plain_gradient"
+    assert not bad.holds and bad.axiom == SENSITIVITY_A and bad.attribution_method == "plain_gradient"
     assert bad.witness["attribution_of_feature"].item() == 0.0 and bad.witness["delta_f"].item() == 1.0
     assert "yet it gets attribution 0" in bad.reason
     good = axioms.sensitivity_a(ig, model, x, base)
-    assert good.holds and good.method == "integrated_gradients"
+    assert good.holds and good.attribution_method == "integrated_gradients"
     assert good.witness["attribution_of_feature"].item() == pytest.approx(1.0, abs=1e-12)
 
 
@@ -139,7 +139,7 @@ def test_checks_work_on_batches_and_report_the_failing_example():
     assert axioms.sensitivity_a(plain_gradient, model, x[:1], base[:1]).holds
 
 
-def test_method_returning_the_wrong_shape_is_an_error():
+def test_attribution_method_returning_the_wrong_shape_is_an_error():
     with pytest.raises(ValueError, match="shaped like inputs"):
         axioms.completeness(lambda m, x, baselines=None, target=None: x[:, 0], toys.two_input_relu(), row(3.0, 1.0), None)
 
@@ -166,7 +166,7 @@ def paper_methods():
     }
 
 
-# (method, axiom) -> holds, on paper_witnesses(). Y = holds, N = violated; axioms in AXIOMS order:
+# (attribution method, axiom) -> holds, on paper_witnesses(). Y = holds, N = violated; axioms in AXIOMS order:
 # Sensitivity(a), Sensitivity(b), Implementation invariance, Completeness, Linearity, Symmetry preservation.
 EXPECTED = {
     # dF/dx(2) = 0 on 1 - ReLU(1 - x); the gradient does not sum to F(x) - F(x').
@@ -200,13 +200,14 @@ def table():
 
 
 def test_table_matches_expected(table):
-    assert table.methods == list(EXPECTED) and table.axioms == list(AXIOMS)
-    got = {m: "".join("Y" if table[m, a] else "N" for a in AXIOMS) for m in table.methods}
+    assert table.attribution_methods == list(EXPECTED) and table.axioms == list(AXIOMS)
+    got = {m: "".join("Y" if table[m, a] else "N" for a in AXIOMS) for m in table.attribution_methods}
     assert got == EXPECTED
 
 
-def case(table, method, axiom, text):
-    (result,) = [r for r in table.results if r.method == method and r.axiom == axiom and text in r.witness["case"]]
+def case(table, attribution_method, axiom, text):
+    (result,) = [r for r in table.results
+                 if r.attribution_method == attribution_method and r.axiom == axiom and text in r.witness["case"]]
     return result
 
 
@@ -254,9 +255,9 @@ def test_unseeded_sampling_breaks_linearity():
 def test_methods_treat_module_and_functional_relus_alike(name):
     # iglib's methods see every spelling of ReLU, so the nn.ReLU network and the torch.relu
     # one are, for them, the same network (Captum's hooks only see modules).
-    method = paper_methods()[name]
+    attribute = paper_methods()[name]
     f_module, f_functional = toys.two_input_relu(), toys.two_input_relu(functional=True)
-    r = axioms.implementation_invariance(method, f_module, f_functional, row(3.0, 1.0), row(0.0, 0.0))
+    r = axioms.implementation_invariance(attribute, f_module, f_functional, row(3.0, 1.0), row(0.0, 0.0))
     assert r.holds, r
 
 
@@ -264,7 +265,7 @@ def test_table_api(table):
     assert table["gradient", SENSITIVITY_B] is True
     assert table.as_dict()[("deeplift", IMPLEMENTATION_INVARIANCE)] is False
     md = table.to_markdown().splitlines()
-    assert md[0] == "| method | " + " | ".join(AXIOMS) + " |"
+    assert md[0] == "| attribution method | " + " | ".join(AXIOMS) + " |"
     assert md[2] == "| gradient | **no** | yes | yes | **no** | yes | yes |"
     assert len(md) == 2 + len(EXPECTED)
     assert all(not r.holds for r in table.violations("lrp"))
@@ -272,5 +273,5 @@ def test_table_api(table):
         table["gradient", "Beauty"]
     assert "integrated_gradients" in repr(table)
     assert SYMMETRY_PRESERVATION in table._repr_markdown_()
-    # every (method, witness) pair ran once
+    # every (attribution method, witness) pair ran once
     assert len(table.results) == len(EXPECTED) * len(axioms.paper_witnesses())

@@ -97,9 +97,9 @@ GROUND_TRUTH = {  # (x, expected attribution) per method, baseline 0, target 0
 def test_paper_counterexamples_in_every_spelling(name, style):
     x, expected = GROUND_TRUTH[name]
     model = toy(name, style)
-    for method_name, value in expected.items():
-        got = getattr(methods, method_name)(model, x, target=0)
-        torch.testing.assert_close(got, t(value), atol=1e-12, rtol=0, msg=f"{method_name} on {name}, {style}")
+    for attribution_method, value in expected.items():
+        got = getattr(methods, attribution_method)(model, x, target=0)
+        torch.testing.assert_close(got, t(value), atol=1e-12, rtol=0, msg=f"{attribution_method} on {name}, {style}")
     # LRP with epsilon -> 0 is gradient * input on ReLU networks (Ancona et al. 2018).
     torch.testing.assert_close(methods.lrp(model, x, target=0, epsilon=1e-12),
                                methods.gradient_x_input(model, x, target=0), atol=1e-9, rtol=0)

@@ -47,8 +47,8 @@ def widget(table):
 
 
 def test_initial_draw_is_the_gradients_sensitivity_failure(widget):
-    last = widget.last  # first method, first witness: 1 - ReLU(1 - x) at x = 2 from 0
-    assert last["method"] == "gradient" and last["axiom"] == SENSITIVITY_A
+    last = widget.last  # first attribution method, first witness: 1 - ReLU(1 - x) at x = 2 from 0
+    assert last["attribution_method"] == "gradient" and last["axiom"] == SENSITIVITY_A
     assert last["case"].startswith("F(x) = 1 - ReLU(1 - x)")
     assert last["holds"] is False and last["attributions"] == (0.0,) and last["compared"] is None
     assert last["verdicts"] == {
@@ -60,31 +60,31 @@ def test_initial_draw_is_the_gradients_sensitivity_failure(widget):
 
 def test_dropdowns_pick_the_precomputed_result(widget, table):
     deconv_x2 = witness_index(table, SENSITIVITY_A, 2)  # f at (3, 1) from (3, 0): only x2 changes
-    widget.sliders["method"].value = "DeConvNet"
+    widget.sliders["attribution_method"].value = "DeConvNet"
     widget.sliders["witness"].value = deconv_x2
     last = widget.last
     assert last["axiom"] == SENSITIVITY_A and last["holds"] is False
     assert last["attributions"] == (1.0, 0.0)  # x2 exactly 0 although F falls by 1
 
-    widget.sliders["method"].value = "DeepLIFT"
+    widget.sliders["attribution_method"].value = "DeepLIFT"
     widget.sliders["witness"].value = witness_index(table, IMPLEMENTATION_INVARIANCE)
     last = widget.last
     assert last["holds"] is False
     assert last["attributions"] == pytest.approx((1.5, -0.5), abs=1e-12)
     assert last["compared"] == pytest.approx((2.0, -1.0), abs=1e-12)
 
-    widget.sliders["method"].value = "IG"
+    widget.sliders["attribution_method"].value = "IG"
     assert widget.last["holds"] is True
     assert widget.last["attributions"] == pytest.approx(widget.last["compared"], abs=1e-12)
     assert widget.last["attributions"] == pytest.approx((1.5, -0.5), abs=1e-9)
 
-    widget.sliders["method"].value = "gradient x input"
+    widget.sliders["attribution_method"].value = "gradient x input"
     widget.sliders["witness"].value = witness_index(table, COMPLETENESS, 1)
     last = widget.last
     assert last["attributions"] == (3.0, -1.0) and last["sum"] == 2.0 and last["delta_f"] == 1.0
     assert last["holds"] is False and last["compared"] is None
 
-    widget.sliders["method"].value = "DeConvNet"
+    widget.sliders["attribution_method"].value = "DeConvNet"
     widget.sliders["witness"].value = witness_index(table, LINEARITY)
     assert widget.last["attributions"] == (2.0, 0.0) and widget.last["compared"] == (1.0, -1.0)
     assert plt.get_fignums() == []
@@ -124,8 +124,8 @@ def test_round_text_rounds_decimals_only():
 def test_verdict_grid_colours_and_counts(table):
     fig = verdict_grid(table)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    assert len(texts) == len(table.methods) * len(table.axioms)
-    row = texts[table.methods.index("gradient") * len(table.axioms):][: len(table.axioms)]
+    assert len(texts) == len(table.attribution_methods) * len(table.axioms)
+    row = texts[table.attribution_methods.index("gradient") * len(table.axioms):][: len(table.axioms)]
     assert row[table.axioms.index(SENSITIVITY_A)] == "no (2 of 3)"
     assert row[table.axioms.index(IMPLEMENTATION_INVARIANCE)] == "yes"
     assert all(t == "yes" for t in texts[-len(table.axioms):])  # IG keeps every axiom
@@ -133,8 +133,11 @@ def test_verdict_grid_colours_and_counts(table):
 
 
 def test_bad_arguments(table):
-    with pytest.raises(ValueError, match="method must be one of"):
-        axiom_widget(table, method="saliency")
+    with pytest.raises(ValueError, match="attribution_method must be one of .*; got 'saliency'"):
+        axiom_widget(table, attribution_method="saliency")
+    # ``method`` is a quadrature rule everywhere in iglib, never an attribution method
+    with pytest.raises(TypeError, match="unexpected keyword argument 'method'"):
+        axiom_widget(table, method="DeepLIFT")
     with pytest.raises(ValueError, match="witness must be an index"):
         axiom_widget(table, witness=99)
     with pytest.raises(KeyError, match="no result"):

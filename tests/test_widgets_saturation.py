@@ -120,17 +120,17 @@ def test_two_input_grid_x2_is_zero_for_deconvnet_and_gbp_and_ig_is_complete():
     assert np.all(np.abs(ig.sum(-1) - change) <= 0.05 * np.abs(change) + 1e-12)  # completeness
 
 
-def test_two_input_slider_only_indexes_and_custom_methods():
+def test_two_input_slider_only_indexes_and_custom_attribution_methods():
     model = Counting(toys.two_input_relu())
     values = np.linspace(0.0, 4.0, 9)
     doubled = {"2x": lambda m, x, b: 2 * (x - b)}
-    sf = two_input_widget(model, values, values, methods=doubled, baseline=(0.0, 0.0), start=(2.0, 0.5))
+    sf = two_input_widget(model, values, values, attribution_methods=doubled, baseline=(0.0, 0.0), start=(2.0, 0.5))
     calls = model.calls
     sf.sliders["x1"].value = 4.0
     sf.sliders["x2"].value = 1.0
     assert model.calls == calls
     assert sf.last["attributions"] == {"2x": (8.0, 2.0)} and sf.last["F"] == 2.0
     with pytest.raises(ValueError, match="baseline must be 2 numbers"):
-        two_input_grid(model, values, values, methods=doubled, baseline=(0.0,))
+        two_input_grid(model, values, values, attribution_methods=doubled, baseline=(0.0,))
     with pytest.raises(ValueError, match="1-D grids"):
-        two_input_grid(model, [1.0], values, methods=doubled)
+        two_input_grid(model, [1.0], values, attribution_methods=doubled)

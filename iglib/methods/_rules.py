@@ -156,10 +156,12 @@ class RuleMode(TorchFunctionMode):
     """
 
     def __init__(
-        self, method: str, rule: Rule, strict: bool, also_allowed: frozenset = frozenset(), needs_gate: bool = False
+        self, attribution_method: str, rule: Rule, strict: bool, also_allowed: frozenset = frozenset(),
+        needs_gate: bool = False,
     ):
         super().__init__()
-        self.method, self.rule, self.strict, self.also_allowed = method, rule, strict, also_allowed
+        self.attribution_method, self.rule, self.strict = attribution_method, rule, strict
+        self.also_allowed = also_allowed
         self.needs_gate = needs_gate  # a network with nonlinearities, none a ReLU-type gate, is refused
         self.dependent: dict[int, Tensor] = {}
         self.seen: list[str] = []  # the nonlinearities met, by name
@@ -182,13 +184,14 @@ class RuleMode(TorchFunctionMode):
 
     def refuse(self, name: str, why: str) -> ValueError:
         advice = (
-            f"{self.method} is exact only for networks of linear operations and elementwise "
+            f"{self.attribution_method} is exact only for networks of linear operations and elementwise "
             "nonlinearities; use integrated_gradients for this network."
             if self.strict
-            else f"write the gate as relu / clamp so that {self.method}'s rule applies to it."
+            else f"write the gate as relu / clamp so that {self.attribution_method}'s rule applies to it."
         )
         return ValueError(
-            f"{self.method}: no rule for the operation {name!r} applied to input-dependent tensors: {why}. {advice}"
+            f"{self.attribution_method}: no rule for the operation {name!r} applied to input-dependent tensors: "
+            f"{why}. {advice}"
         )
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -216,7 +219,7 @@ class RuleMode(TorchFunctionMode):
     def _nonlinearity(self, func, args, kwargs, nl: Nonlinearity):
         self.seen.append(nl.name)
         if nl.gate is not None and any(isinstance(b, Tensor) and (b.requires_grad or self.depends(b)) for b in nl.gate):
-            raise ValueError(f"{self.method}: {nl.name} with bounds that depend on the input has no rule")
+            raise ValueError(f"{self.attribution_method}: {nl.name} with bounds that depend on the input has no rule")
         if not self.rule.applies(nl):
             out = func(*args, **kwargs)
         else:
@@ -261,17 +264,17 @@ class RuleMode(TorchFunctionMode):
         if isinstance(module, (torch.jit.ScriptModule, torch.jit.ScriptFunction)) or isinstance(
             forward, torch.jit.ScriptFunction
         ):
-            raise ValueError(f"{self.method}: TorchScript models bypass the rules; pass the Python model")
+            raise ValueError(f"{self.attribution_method}: TorchScript models bypass the rules; pass the Python model")
         if not self.seen and isinstance(module, nn.Module):
             if any(isinstance(m, NONLINEARITY_MODULES) for m in module.modules()):
                 raise ValueError(
-                    f"{self.method}: the model has nonlinearity modules but none was seen in the forward "
+                    f"{self.attribution_method}: the model has nonlinearity modules but none was seen in the forward "
                     "pass (compiled or scripted code?); the rules could not be applied"
                 )
         if self.needs_gate and self.seen and not any(name in GATES for name in self.seen):
             raise ValueError(
-                f"{self.method}: the network has no ReLU-type nonlinearity, only {sorted(set(self.seen))}; "
-                f"{self.method}'s rule is defined for ReLU gates, so the result would be the plain gradient"
+                f"{self.attribution_method}: the network has no ReLU-type nonlinearity, only {sorted(set(self.seen))}; "
+                f"{self.attribution_method}'s rule is defined for ReLU gates, so the result would be the plain gradient"
             )
 
 

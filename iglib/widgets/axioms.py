@@ -1,18 +1,18 @@
 """The axiom table, shown: per-axiom reports, a coloured grid of verdicts, and a widget.
 
 Everything here reads an :class:`iglib.axioms.AxiomTable` that was computed once
-(``iglib.axioms.axiom_table(methods)``); nothing is recomputed.
+(``iglib.axioms.axiom_table(attribution_methods)``); nothing is recomputed.
 
-- ``result_of(table, method, axiom, witness)``: one check's result (verdict, reason, numbers).
-- ``axiom_report(table, axiom)``: for each witness of the axiom, one line per method with
+- ``result_of(table, attribution_method, axiom, witness)``: one check's result (verdict, reason, numbers).
+- ``axiom_report(table, axiom)``: for each witness of the axiom, one line per attribution method with
   its attributions, the number the axiom compares them with, and the verdict.
 - ``violations_report(table)``: every violation with its witness and reason.
-- ``verdict_grid(table)``: methods x axioms, green where the axiom held on every witness,
+- ``verdict_grid(table)``: attribution methods x axioms, green where the axiom held on every witness,
   red (with the number of failing witnesses) where it did not.
-- ``axiom_widget(table)``: dropdowns for a method and a witness; bars of that method's
-  attributions on the witness, the verdict, and every method's verdict on the same witness.
+- ``axiom_widget(table)``: dropdowns for an attribution method and a witness; bars of its
+  attributions on the witness, the verdict, and every attribution method's verdict on the same witness.
 
-Numbers are printed with ``digits`` significant digits; methods listed in ``rough``
+Numbers are printed with ``digits`` significant digits; attribution methods listed in ``rough``
 (seeded Monte-Carlo estimates such as SmoothGrad or expected gradients) get ``rough_digits``.
 """
 from __future__ import annotations
@@ -71,8 +71,8 @@ def _round_text(text: str, digits: int) -> str:
     return re.sub(r"-?\d+\.\d+(?:e[-+]?\d+)?", lambda m: _number(float(m.group()), digits), text)
 
 
-def _digits(method: str, rough: Sequence[str], digits: int, rough_digits: int) -> int:
-    return rough_digits if method in rough else digits
+def _digits(attribution_method: str, rough: Sequence[str], digits: int, rough_digits: int) -> int:
+    return rough_digits if attribution_method in rough else digits
 
 
 def _cases(table: AxiomTable, axiom: str | None = None) -> list[tuple[str, str]]:
@@ -81,22 +81,22 @@ def _cases(table: AxiomTable, axiom: str | None = None) -> list[tuple[str, str]]
     return [p for p in dict.fromkeys(pairs) if axiom is None or p[0] == axiom]
 
 
-def _result(table: AxiomTable, method: str, axiom: str, case: str) -> AxiomResult:
+def _result(table: AxiomTable, attribution_method: str, axiom: str, case: str) -> AxiomResult:
     for r in table.results:
-        if r.method == method and r.axiom == axiom and r.witness["case"] == case:
+        if r.attribution_method == attribution_method and r.axiom == axiom and r.witness["case"] == case:
             return r
-    raise KeyError(f"no result for {method!r} on {axiom} witness {case!r}")
+    raise KeyError(f"no result for {attribution_method!r} on {axiom} witness {case!r}")
 
 
-def result_of(table: AxiomTable, method: str, axiom: str, witness: int | str = 0) -> AxiomResult:
-    """The check of ``method`` on a witness of ``axiom``: the ``witness``-th one (0, 1, ...)
-    in the table's order, or the one with that description."""
+def result_of(table: AxiomTable, attribution_method: str, axiom: str, witness: int | str = 0) -> AxiomResult:
+    """The check of ``attribution_method`` on a witness of ``axiom``: the ``witness``-th one
+    (0, 1, ...) in the table's order, or the one with that description."""
     if isinstance(witness, str):
-        return _result(table, method, axiom, witness)
+        return _result(table, attribution_method, axiom, witness)
     cases = _cases(table, axiom)
     if not 0 <= witness < len(cases):
-        raise KeyError(f"no result for {method!r} on {axiom} witness {witness}: the table has {len(cases)}")
-    return _result(table, method, axiom, cases[witness][1])
+        raise KeyError(f"no result for {attribution_method!r} on {axiom} witness {witness}: the table has {len(cases)}")
+    return _result(table, attribution_method, axiom, cases[witness][1])
 
 
 def witness_index(table: AxiomTable, axiom: str, k: int = 0) -> int:
@@ -109,23 +109,23 @@ def witness_index(table: AxiomTable, axiom: str, k: int = 0) -> int:
 def axiom_report(
     table: AxiomTable, axiom: str, digits: int = 4, rough: Sequence[str] = (), rough_digits: int = 3
 ) -> str:
-    """One block per witness of ``axiom``: per method, the attributions (first example), what
+    """One block per witness of ``axiom``: per attribution method, the attributions (first example), what
     the axiom compares them with, and the verdict."""
     if axiom not in AXIOMS:
         raise ValueError(f"axiom must be one of {', '.join(AXIOMS)}; got {axiom!r}")
     cases = _cases(table, axiom)
     if not cases:
         raise KeyError(f"the table has no witness for {axiom}")
-    width = max(len(m) for m in table.methods)
+    width = max(len("attribution method"), *(len(m) for m in table.attribution_methods))
     header, key = COMPARED.get(axiom, ("", ""))
     blocks = []
     for _, case in cases:
         lines = [f"{axiom} on {case}"]
-        first = _result(table, table.methods[0], axiom, case).witness
+        first = _result(table, table.attribution_methods[0], axiom, case).witness
         if "delta_f" in first:
             lines[0] += f"   [F(x) - F(x') = {_vector(first['delta_f'][0], digits)}]"
-        lines.append(f"  {'method'.ljust(width)}  {'attributions':<18}  {header:<22}  verdict")
-        for m in table.methods:
+        lines.append(f"  {'attribution method'.ljust(width)}  {'attributions':<18}  {header:<22}  verdict")
+        for m in table.attribution_methods:
             r = _result(table, m, axiom, case)
             d = _digits(m, rough, digits, rough_digits)
             compared = _vector(r.witness[key][0], d) if key else ""
@@ -136,33 +136,33 @@ def axiom_report(
 
 
 def violations_report(table: AxiomTable, rough: Sequence[str] = (), rough_digits: int = 3) -> str:
-    """Every violation: method, axiom, witness and the check's reason (numbers of ``rough``
-    methods rounded to ``rough_digits`` significant digits)."""
+    """Every violation: attribution method, axiom, witness and the check's reason (numbers of
+    ``rough`` attribution methods rounded to ``rough_digits`` significant digits)."""
     lines = []
     for r in table.violations():
-        reason = _round_text(r.reason, rough_digits) if r.method in rough else r.reason
-        lines.append(f"{r.method} breaks {r.axiom} on {r.witness['case']}:\n    {reason}")
+        reason = _round_text(r.reason, rough_digits) if r.attribution_method in rough else r.reason
+        lines.append(f"{r.attribution_method} breaks {r.axiom} on {r.witness['case']}:\n    {reason}")
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- the grid
 def verdict_grid(table: AxiomTable) -> Figure:
-    """Methods (rows) x axioms (columns): green "yes" where the axiom held on every witness,
+    """Attribution methods (rows) x axioms (columns): green "yes" where the axiom held on every witness,
     red "no" with "k of n" failing witnesses where it did not."""
-    methods, axioms = table.methods, table.axioms
-    held = np.array([[table.holds(m, a) for a in axioms] for m in methods], dtype=float)
-    fig, ax = plt.subplots(figsize=(1.55 * len(axioms) + 2.2, 0.5 * len(methods) + 1.4))
+    names, axioms = table.attribution_methods, table.axioms
+    held = np.array([[table.holds(m, a) for a in axioms] for m in names], dtype=float)
+    fig, ax = plt.subplots(figsize=(1.55 * len(axioms) + 2.2, 0.5 * len(names) + 1.4))
     ax.imshow(held, cmap=ListedColormap([VIOLATED, HOLDS]), vmin=0, vmax=1, aspect="auto")
-    for i, m in enumerate(methods):
+    for i, m in enumerate(names):
         for j, a in enumerate(axioms):
-            found = [r.holds for r in table.results if r.method == m and r.axiom == a]
+            found = [r.holds for r in table.results if r.attribution_method == m and r.axiom == a]
             text = "yes" if all(found) else f"no ({found.count(False)} of {len(found)})"
             ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white", weight="bold")
     ax.set_xticks(range(len(axioms)), [a.replace(" ", "\n", 1) for a in axioms], fontsize=9)
-    ax.set_yticks(range(len(methods)), methods, fontsize=9)
+    ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False, length=0)
     ax.set_xticks(np.arange(len(axioms) + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(len(methods) + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(len(names) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
     ax.tick_params(which="minor", length=0)
     ax.set_title("which method keeps which axiom on the paper's witnesses (no: failing witnesses of all)",
@@ -173,7 +173,7 @@ def verdict_grid(table: AxiomTable) -> Figure:
 
 # ---------------------------------------------------------------- the widget
 def _bars(result: AxiomResult) -> tuple[list[str], list[float], list[float] | None, str | None]:
-    """Labels, the method's attributions, the compared bars (or None) and their legend."""
+    """Labels, the attribution method's attributions, the compared bars (or None) and their legend."""
     w = result.witness
     a = w["attributions"][0].reshape(-1).tolist()
     labels = [f"x{k + 1}" for k in range(len(a))]
@@ -197,42 +197,42 @@ def _marked(result: AxiomResult) -> int | None:
 
 def axiom_widget(
     table: AxiomTable,
-    method: str | None = None,
+    attribution_method: str | None = None,
     witness: int = 0,
     rough: Sequence[str] = (),
     digits: int = 4,
     rough_digits: int = 3,
 ) -> SliderFigure:
-    """Dropdowns ``method`` (the table's methods) and ``witness`` (index into the table's
-    (axiom, witness) pairs, labelled "axiom: witness").
+    """Dropdowns ``attribution_method`` (the table's attribution methods) and ``witness``
+    (index into the table's (axiom, witness) pairs, labelled "axiom: witness").
 
-    ``draw`` shows the method's attributions on the witness as bars (beside g's for
-    implementation invariance, beside a A(f1) + b A(f2) for linearity, the sum beside
-    F(x) - F(x') for completeness), the verdict and reason in the title, and every method's
-    verdict on that witness. Returns {"method", "axiom", "case", "holds", "reason",
-    "attributions", "compared" (g's attributions, or a A(f1) + b A(f2); else None),
-    "verdicts": {method: holds}}, and for completeness also "sum" and "delta_f".
+    ``draw`` shows the attribution method's attributions on the witness as bars (beside g's
+    for implementation invariance, beside a A(f1) + b A(f2) for linearity, the sum beside
+    F(x) - F(x') for completeness), the verdict and reason in the title, and every attribution
+    method's verdict on that witness. Returns {"attribution_method", "axiom", "case", "holds",
+    "reason", "attributions", "compared" (g's attributions, or a A(f1) + b A(f2); else None),
+    "verdicts": {attribution method: holds}}, and for completeness also "sum" and "delta_f".
     """
-    methods, cases = table.methods, _cases(table)
-    if not methods:
+    names, cases = table.attribution_methods, _cases(table)
+    if not names:
         raise ValueError("the table is empty")
-    method = methods[0] if method is None else method
-    if method not in methods:
-        raise ValueError(f"method must be one of {methods}; got {method!r}")
+    attribution_method = names[0] if attribution_method is None else attribution_method
+    if attribution_method not in names:
+        raise ValueError(f"attribution_method must be one of {names}; got {attribution_method!r}")
     if not 0 <= witness < len(cases):
         raise ValueError(f"witness must be an index in 0..{len(cases) - 1}; got {witness}")
     limits = {}
-    for axiom, case in cases:  # one y-scale per witness, so switching methods keeps it
+    for axiom, case in cases:  # one y-scale per witness, so switching attribution methods keeps it
         values = np.concatenate([np.nan_to_num(np.r_[b[1], b[2] or []]) for b in
-                                 (_bars(_result(table, m, axiom, case)) for m in methods)])
+                                 (_bars(_result(table, m, axiom, case)) for m in names)])
         limits[axiom, case] = 1.15 * max(float(np.abs(values).max()), 1e-9)
 
-    def draw(method: str, witness: int) -> dict:
+    def draw(attribution_method: str, witness: int) -> dict:
         axiom, case = cases[witness]
-        r = _result(table, method, axiom, case)
-        d = _digits(method, rough, digits, rough_digits)
+        r = _result(table, attribution_method, axiom, case)
+        d = _digits(attribution_method, rough, digits, rough_digits)
         labels, a, compared, legend = _bars(r)
-        verdicts = {m: _result(table, m, axiom, case).holds for m in methods}
+        verdicts = {m: _result(table, m, axiom, case).holds for m in names}
         fig, (ax, side) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw=dict(width_ratios=(3, 1.2)))
         pos = np.arange(len(labels))
         shift = 0.2 if compared is not None else 0.0
@@ -240,7 +240,7 @@ def axiom_widget(
         mark = _marked(r)
         if mark is not None:
             colours[mark] = "tab:purple"
-        ax.bar(pos - shift, a, width=0.4 if shift else 0.6, color=colours, label=method)
+        ax.bar(pos - shift, a, width=0.4 if shift else 0.6, color=colours, label=attribution_method)
         if compared is not None:
             ax.bar(pos + shift, compared, width=0.4, color="tab:orange", label=legend)
             ax.legend(fontsize=8, loc="upper right")
@@ -256,19 +256,19 @@ def axiom_widget(
         ax.set_ylim(-limits[axiom, case], limits[axiom, case])
         ax.set_ylabel("attribution")
         verdict = "holds" if r.holds else "VIOLATED"
-        ax.set_title(f"{axiom} {verdict} for {method}\n{case}", fontsize=10,
+        ax.set_title(f"{axiom} {verdict} for {attribution_method}\n{case}", fontsize=10,
                      color=HOLDS if r.holds else VIOLATED)
         ax.set_xlabel(textwrap.fill(_round_text(r.reason, d), 80), fontsize=8)
         side.set_axis_off()
         side.set_title("every method on this witness", fontsize=9)
-        for k, m in enumerate(methods):
-            y = 1 - (k + 0.5) / len(methods)
-            side.text(0.02, y, m, fontsize=9, va="center", weight="bold" if m == method else "normal")
+        for k, m in enumerate(names):
+            y = 1 - (k + 0.5) / len(names)
+            side.text(0.02, y, m, fontsize=9, va="center", weight="bold" if m == attribution_method else "normal")
             side.text(0.98, y, "holds" if verdicts[m] else "violated", fontsize=9, va="center", ha="right",
                       color=HOLDS if verdicts[m] else VIOLATED, weight="bold")
         fig.tight_layout()
         return {
-            "method": method,
+            "attribution_method": attribution_method,
             "axiom": axiom,
             "case": case,
             "holds": r.holds,
@@ -281,7 +281,8 @@ def axiom_widget(
         }
 
     sliders = {
-        "method": widgets.Dropdown(options=methods, value=method, description="method"),
+        "attribution_method": widgets.Dropdown(options=names, value=attribution_method, description="attribution",
+                                               style={"description_width": "initial"}),
         "witness": widgets.Dropdown(
             options=[(f"{a}: {c}", k) for k, (a, c) in enumerate(cases)], value=witness, description="witness",
             layout=widgets.Layout(width="560px"),

@@ -34,7 +34,7 @@ from ..integrated_gradients import integrated_gradients
 from . import SliderFigure, slider_figure
 
 DEFAULT_GRID = np.linspace(-1.0, 4.0, 51)  # x1 and x2 from -1 to 4 in steps of 0.1
-Method = Callable[..., Tensor]  # method(model, inputs, baselines) -> attributions like inputs
+AttributionMethod = Callable[..., Tensor]  # attribute(model, inputs, baselines) -> attributions like inputs
 
 
 def _dtype(model: Model) -> torch.dtype:
@@ -188,7 +188,7 @@ def saturation_widget(
 # ---------------------------------------------------------------- two inputs: DeConvNet and GBP blind to x2
 @dataclass
 class TwoInputGrid:
-    """F and each method's attributions on the grid x1 x x2 (relative to one baseline x')."""
+    """F and each attribution method's attributions on the grid x1 x x2 (relative to one baseline x')."""
 
     x1: np.ndarray  # [A]
     x2: np.ndarray  # [B]
@@ -209,8 +209,9 @@ class TwoInputGrid:
         }
 
 
-def default_methods(n_steps: int = 64, method: str = "riemann_middle") -> dict[str, Method]:
-    """Gradient, DeConvNet, Guided Backprop and IG (``n_steps`` nodes of ``method``), by display name."""
+def default_attribution_methods(n_steps: int = 64, method: str = "riemann_middle") -> dict[str, AttributionMethod]:
+    """Gradient, DeConvNet, Guided Backprop and IG (``n_steps`` nodes of the quadrature rule
+    ``method``), by display name."""
     from ..methods import deconvnet, gradient, guided_backprop
 
     def ig(model: Model, inputs: Tensor, baselines: Tensor) -> Tensor:
@@ -223,19 +224,20 @@ def two_input_grid(
     model: Model,
     x1: Sequence[float] | None = None,
     x2: Sequence[float] | None = None,
-    methods: Mapping[str, Method] | None = None,
+    attribution_methods: Mapping[str, AttributionMethod] | None = None,
     baseline: Sequence[float] = (0.0, 0.0),
 ) -> TwoInputGrid:
-    """Evaluate a two-input ``model`` (batch [N, 2] -> scores [N]) and every method on the grid.
+    """Evaluate a two-input ``model`` (batch [N, 2] -> scores [N]) and every attribution method on the grid.
 
-    ``x1``, ``x2``: grid values (default -1 to 4 in steps of 0.1); ``methods`` maps a display
-    name to ``method(model, inputs, baselines)``, default :func:`default_methods`. Each method is called once on the whole grid as one batch.
+    ``x1``, ``x2``: grid values (default -1 to 4 in steps of 0.1); ``attribution_methods`` maps a
+    display name to ``attribute(model, inputs, baselines)``, default
+    :func:`default_attribution_methods`. Each is called once on the whole grid as one batch.
     """
     x1 = np.asarray(DEFAULT_GRID if x1 is None else x1, dtype=np.float64)
     x2 = np.asarray(DEFAULT_GRID if x2 is None else x2, dtype=np.float64)
     if x1.ndim != 1 or x2.ndim != 1 or len(x1) < 2 or len(x2) < 2:
         raise ValueError(f"x1 and x2 must be 1-D grids of at least 2 values, got shapes {x1.shape} and {x2.shape}")
-    methods = default_methods() if methods is None else dict(methods)
+    attribution_methods = default_attribution_methods() if attribution_methods is None else dict(attribution_methods)
     dtype = _dtype(model)
     points = torch.cartesian_prod(torch.tensor(x1, dtype=dtype), torch.tensor(x2, dtype=dtype))
     base = torch.tensor(baseline, dtype=dtype)
@@ -246,14 +248,14 @@ def two_input_grid(
         F = model(points).reshape(len(x1), len(x2))
         F_baseline = float(model(base.reshape(1, 2)).reshape(()))
     attributions = {
-        name: method(model, points, base.expand_as(points)).detach().reshape(len(x1), len(x2), 2).numpy()
-        for name, method in methods.items()
+        name: attribute(model, points, base.expand_as(points)).detach().reshape(len(x1), len(x2), 2).numpy()
+        for name, attribute in attribution_methods.items()
     }
     return TwoInputGrid(x1, x2, F.numpy(), base.numpy(), F_baseline, attributions)
 
 
 def plot_two_input(axes: Sequence[Axes], grid: TwoInputGrid, x1: float, x2: float) -> dict:
-    """Three panels: F over (x1, x2); the slice F(x1, .) with each method's x2 attribution; the bars at x.
+    """Three panels: F over (x1, x2); the slice F(x1, .) with each attribution method's x2 attribution; the bars at x.
 
     Returns the numbers at the grid point nearest to (x1, x2).
     """
@@ -299,15 +301,15 @@ def two_input_widget(
     model: Model,
     x1: Sequence[float] | None = None,
     x2: Sequence[float] | None = None,
-    methods: Mapping[str, Method] | None = None,
+    attribution_methods: Mapping[str, AttributionMethod] | None = None,
     baseline: Sequence[float] = (0.0, 0.0),
     start: tuple[float, float] = (3.0, 1.0),
 ) -> SliderFigure:
-    """x1 and x2 sliders over the grid: F, the slice F(x1, .) and every method's attributions.
+    """x1 and x2 sliders over the grid: F, the slice F(x1, .) and every attribution method's attributions.
 
     ``last`` holds x1, x2, F, F - F(x') and ``attributions`` {name: (a1, a2)} at the sliders.
     """
-    grid = two_input_grid(model, x1, x2, methods, baseline)
+    grid = two_input_grid(model, x1, x2, attribution_methods, baseline)
 
     def draw(x1: float, x2: float) -> dict:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
