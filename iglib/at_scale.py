@@ -62,7 +62,7 @@ BASELINES: dict[str, Callable[[Tensor], Tensor]] = {
     "blurred": bl.blurred,  # Gaussian blur, sigma 20 pixels
     "uniform": lambda x: bl.uniform_noise(x, LOW, HIGH, seed=0),
 }
-# Attribution methods in the common convention method(model, inputs, baselines, target=...).
+# Attribution methods in the common convention attribute(model, inputs, baselines, target=...).
 METHODS = ("ig", *methods.__all__)
 SAMPLING = ("smoothgrad", "expected_gradients")  # --steps is their n_samples, drawn with seed 0
 QUESTION_SPLITS = {"heldout": "unseen", "unseen": "unseen", "seen": "seen", "training": "training"}

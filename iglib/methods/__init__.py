@@ -2,7 +2,7 @@
 
 Each is called like ``captum.attr`` methods and like ``iglib.integrated_gradients``:
 
-    method(model, inputs, baselines=None, target=None, additional_forward_args=None, **options)
+    attribute(model, inputs, baselines=None, target=None, additional_forward_args=None, **options)
 
 and returns a tensor shaped like ``inputs``. Methods without a baseline accept it (so
 the axiom checks can call every method the same way) and ignore it.

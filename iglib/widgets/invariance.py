@@ -52,7 +52,7 @@ def invariance_widget(
     For two models f, g of 2 inputs (output [N]) it precomputes, at every grid point,
     gradient x input, DeepLIFT-rescale, LRP for each epsilon, and Integrated Gradients
     (midpoint rule, ``ig_steps`` steps), all relative to ``baseline``. ``draw`` returns
-    {"x", "epsilon", "delta": F(x) - F(x') of f, "f": {method: (a1, a2)}, "g": {...}}.
+    {"x", "epsilon", "delta": F(x) - F(x') of f, "f": {attribution method: (a1, a2)}, "g": {...}}.
     """
     v1, d1 = _grid(x1_values)
     v2, d2 = _grid(x2_values)
