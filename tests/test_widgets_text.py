@@ -40,12 +40,17 @@ def test_questions_figure_has_one_row_per_question_on_one_scale():
     import matplotlib.pyplot as plt
 
     fig = questions_figure([(TOKENS[0], SCORES[0][0], "first"), (TOKENS[1], SCORES[1][0], "second")])
-    assert len(fig.axes) == 2 and fig.axes[1].get_title(loc="left") == "second"
+    assert len(fig.axes) == 3 and fig.axes[1].get_title(loc="left") == "second"
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == TOKENS[0]
-    # one colour scale: the most intense box over both rows is fully opaque, "how" (|-5| of max 5) too
-    alphas = [t.get_bbox_patch().get_facecolor()[3] for t in fig.axes[0].texts]
-    assert alphas[0] == pytest.approx(1.0) and alphas[2] == pytest.approx(3 / 5)
+    # one colour scale over both rows (max |a| = 5, "how" in row 1 and "?" in row 2 are -5 and -2):
+    # the diverging map at (1 + a / 5) / 2, and a colourbar from -5 to 5
+    cmap = matplotlib.colormaps["RdBu_r"]
+    boxes = [t.get_bbox_patch().get_facecolor() for t in fig.axes[0].texts]
+    np.testing.assert_allclose(boxes[0], cmap(0.0))                     # -5: the blue end
+    np.testing.assert_allclose(boxes[2], cmap((1 - 3 / 5) / 2))         # "cats": -3
+    np.testing.assert_allclose(fig.axes[1].texts[2].get_bbox_patch().get_facecolor(), cmap((1 - 2 / 5) / 2))
+    assert fig.axes[2].get_ylim() == (-5.0, 5.0)                       # the colourbar
     plt.close(fig)
     with pytest.raises(ValueError, match="at least one"):
         questions_figure([])

@@ -1,9 +1,12 @@
 """Tokens coloured by their attribution: HTML for the notebooks, matplotlib for figures.
 
-A token's score a_t is the sum of its IG over the embedding dimensions. Its colour is green
-when a_t > 0 (it raises the score of the explained class), red when a_t < 0, and its opacity
-is the intensity |a_t| / max_s |a_s| (or / ``max_abs`` to put several sentences on one scale),
-so the most important token is fully coloured and a token with no attribution is blank.
+A token's score a_t is the sum of its IG over the embedding dimensions. Its colour is the
+collection's diverging map :data:`iglib.viz.DIVERGING` (red: a_t > 0, the token raises the score of
+the explained class; blue: a_t < 0), centred on zero and scaled by ``max_abs`` (default max_s |a_s|;
+pass one value to put several sentences on one scale): the colour of a_t is the map at
+(1 + a_t / max_abs) / 2, so the most important token is fully coloured and a token with no
+attribution is white. :func:`colour_scale` draws the matching colourbar, :func:`scale_html` the
+matching legend strip for HTML.
 """
 from __future__ import annotations
 
@@ -11,11 +14,16 @@ import html
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-POSITIVE = (0.0, 0.6, 0.0)  # green: the token raises the score
-NEGATIVE = (0.85, 0.0, 0.0)  # red: the token lowers the score
+from ..viz import DIVERGING
+
+POSITIVE = tuple(colormaps[DIVERGING](1.0)[:3])  # the map's positive end (red): the token raises the score
+NEGATIVE = tuple(colormaps[DIVERGING](0.0)[:3])  # its negative end (blue): the token lowers the score
 SKIP = ("<pad>",)
+SCORE_LABEL = "a_t: the token's IG (summed over its embedding)"
 
 
 def _scores(tokens: Sequence[str], scores, skip: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -37,11 +45,50 @@ def intensities(scores, max_abs: float | None = None) -> np.ndarray:
     return np.clip(a / top, 0.0, 1.0) if top > 0 else np.zeros_like(a)
 
 
+def _top(scores, max_abs: float | None) -> float:
+    """The scale's limit: ``max_abs``, or max_s |a_s| (1 when all scores are zero)."""
+    a = np.abs(np.asarray(scores, dtype=np.float64))
+    if max_abs is not None and max_abs < 0:
+        raise ValueError(f"max_abs must be >= 0, got {max_abs}")
+    top = float(a.max(initial=0.0)) if max_abs is None else float(max_abs)
+    return top if top > 0 else 1.0
+
+
 def token_colors(scores, max_abs: float | None = None) -> np.ndarray:
-    """One RGBA colour per token, [T, 4]: green or red by sign, alpha = intensity."""
-    a = np.asarray(scores, dtype=np.float64)
-    rgb = np.where((a >= 0)[:, None], POSITIVE, NEGATIVE)
-    return np.column_stack([rgb, intensities(a, max_abs)])
+    """One opaque RGBA colour per token, [T, 4]: ``DIVERGING`` at (1 + a_t / max_abs) / 2, clipped
+    (red for positive credit, blue for negative, white for none)."""
+    a = np.asarray(scores, dtype=np.float64).reshape(-1)
+    return colormaps[DIVERGING](Normalize(-_top(a, max_abs), _top(a, max_abs), clip=True)(a))
+
+
+def ink_colors(scores, max_abs: float | None = None) -> list[str]:
+    """The text colour on each token's box: white on the dark ends of the map, else black."""
+    return ["white" if v > 0.6 else "black" for v in intensities(scores, max_abs)]
+
+
+def colour_scale(fig: Figure, ax, max_abs: float, label: str = SCORE_LABEL, **kwargs):
+    """A colourbar of ``DIVERGING`` from -max_abs to +max_abs beside ``ax`` (an axes or a list of
+    them), the scale the token colours were drawn on. ``kwargs`` go to ``fig.colorbar``."""
+    from matplotlib.cm import ScalarMappable
+
+    if not max_abs > 0:
+        raise ValueError(f"max_abs must be > 0 for a colour scale, got {max_abs}")
+    mappable = ScalarMappable(Normalize(-max_abs, max_abs), cmap=DIVERGING)
+    return fig.colorbar(mappable, ax=ax, label=label, **kwargs)
+
+
+def scale_html(max_abs: float, label: str = "a_t", steps: int = 9) -> str:
+    """An HTML legend strip for :func:`tokens_html`: ``steps`` boxes from -max_abs to +max_abs in
+    the token colours, numbered at the ends and the centre."""
+    if not max_abs > 0:
+        raise ValueError(f"max_abs must be > 0 for a colour scale, got {max_abs}")
+    values = np.linspace(-max_abs, max_abs, steps)
+    boxes = "".join(
+        f'<span style="background-color: rgb({round(255 * r)}, {round(255 * g)}, {round(255 * b)}); '
+        f'display: inline-block; width: 1.6em">&nbsp;</span>'
+        for r, g, b, _ in token_colors(values, max_abs))
+    return (f'<div style="font-family: monospace; font-size: 85%">{html.escape(label)}: {-max_abs:+.3g} {boxes} '
+            f"{max_abs:+.3g} (white: 0)</div>")
 
 
 class TokenHTML(str):
@@ -60,20 +107,25 @@ class TokenHTML(str):
         return self.text
 
 
-def tokens_html(tokens: Sequence[str], scores, max_abs: float | None = None, skip: Sequence[str] = SKIP) -> TokenHTML:
-    """``<span>``s with the token colours as backgrounds; hover shows the score (``skip``: tokens left out)."""
+def tokens_html(tokens: Sequence[str], scores, max_abs: float | None = None, skip: Sequence[str] = SKIP,
+                scale: bool = True) -> TokenHTML:
+    """``<span>``s with the token colours as backgrounds; hover shows the score (``skip``: tokens left out);
+    with ``scale``, the legend strip (:func:`scale_html`) below them."""
     tokens, a = _scores(tokens, scores, skip)
     spans = []
-    for token, score, (r, g, b, alpha) in zip(tokens, a, token_colors(a, max_abs)):
-        style = (f"background-color: rgba({round(255 * r)}, {round(255 * g)}, {round(255 * b)}, {alpha:.3f}); "
+    for token, score, (r, g, b, _), ink in zip(tokens, a, token_colors(a, max_abs), ink_colors(a, max_abs)):
+        style = (f"background-color: rgb({round(255 * r)}, {round(255 * g)}, {round(255 * b)}); color: {ink}; "
                  "padding: 1px 3px; margin: 1px; border-radius: 3px; line-height: 1.9")
         spans.append(f'<span style="{style}" title="{score:+.4g}">{html.escape(token)}</span>')
-    return TokenHTML('<div style="font-family: monospace">' + " ".join(spans) + "</div>", " ".join(tokens))
+    legend = scale_html(_top(a, max_abs)) if scale else ""
+    return TokenHTML('<div style="font-family: monospace">' + " ".join(spans) + "</div>" + legend, " ".join(tokens))
 
 
 def plot_tokens(tokens: Sequence[str], scores, max_abs: float | None = None, line_chars: int = 60,
-                fontsize: float = 12.0, title: str | None = None, skip: Sequence[str] = SKIP) -> Figure:
-    """A figure of the tokens as coloured boxes in a row, wrapped after ``line_chars`` characters.
+                fontsize: float = 12.0, title: str | None = None, skip: Sequence[str] = SKIP,
+                scale: bool = True) -> Figure:
+    """A figure of the tokens as coloured boxes in a row, wrapped after ``line_chars`` characters,
+    with (``scale``) a horizontal colourbar of the scale below them.
 
     The text is monospace, so the layout depends only on the token lengths (deterministic,
     no renderer measurements).
@@ -92,14 +144,20 @@ def plot_tokens(tokens: Sequence[str], scores, max_abs: float | None = None, lin
     char_inches = 0.6 * fontsize / 72  # DejaVu Sans Mono advance width is 0.6 em
     import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(max(line_chars, 1) * char_inches + 0.4, lines * 2.0 * fontsize / 72 + (0.4 if title else 0.2)))
-    ax = fig.add_axes((0, 0, 1, 1) if not title else (0, 0, 1, 1 - 0.3 / fig.get_figheight()))
+    bar = 0.75 if scale else 0.0  # inches below the tokens for the colourbar
+    fig = plt.figure(figsize=(max(line_chars, 1) * char_inches + 0.4,
+                              lines * 2.0 * fontsize / 72 + (0.4 if title else 0.2) + bar))
+    height = fig.get_figheight()
+    ax = fig.add_axes((0, bar / height, 1, 1 - (bar + (0.3 if title else 0.0)) / height))
     ax.set_xlim(-0.5, line_chars + 0.5)
     ax.set_ylim(lines - 0.5, -0.5)
     ax.set_axis_off()
-    for token, (x, y), color in zip(tokens, positions, token_colors(a, max_abs)):
-        ax.text(x, y, token, family="monospace", fontsize=fontsize, va="center", ha="left",
+    for token, (x, y), color, ink in zip(tokens, positions, token_colors(a, max_abs), ink_colors(a, max_abs)):
+        ax.text(x, y, token, family="monospace", fontsize=fontsize, va="center", ha="left", color=ink,
                 bbox=dict(facecolor=tuple(color), edgecolor="none", boxstyle="round,pad=0.2"))
+    if scale:
+        cax = fig.add_axes((0.25, 0.3 / height, 0.5, 0.12 / height))
+        colour_scale(fig, ax, _top(a, max_abs), cax=cax, orientation="horizontal").ax.tick_params(labelsize=8)
     if title:
         fig.suptitle(title, fontsize=fontsize)
     return fig

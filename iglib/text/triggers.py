@@ -214,7 +214,10 @@ def apply_rules(rules: Sequence[Rule], tokens: Sequence[str], default: str) -> s
 def plot_triggers(mined: dict[str, dict[int, list[Trigger]]], labels: Sequence[str] | None = None, per_n: int = 4,
                   value: str = "total"):
     """One panel per class: its top ``per_n`` phrases of each length as bars of summed (``value="total"``)
-    or mean attribution, coloured by n, with the number of occurrences beside each bar."""
+    or mean attribution, coloured by n (:data:`iglib.viz.QUALITATIVE`), with the number of occurrences
+    ("n = 12") beside each bar; the legend says so."""
+    from ..viz import QUALITATIVE
+
     import matplotlib.pyplot as plt
 
     if value not in ("total", "mean"):
@@ -225,16 +228,18 @@ def plot_triggers(mined: dict[str, dict[int, list[Trigger]]], labels: Sequence[s
         rows = [t for n in sorted(mined.get(label, {})) for t in mined[label][n][:per_n]]
         heights = [getattr(t, value) for t in rows]
         y = np.arange(len(rows))[::-1]
-        ax.barh(y, heights, color=[f"C{len(t.phrase) - 1}" for t in rows])
+        ax.barh(y, heights, color=[QUALITATIVE[len(t.phrase) - 1] for t in rows])
         ax.set_yticks(y, [t.text for t in rows], fontsize=8)
         for yy, h, t in zip(y, heights, rows):
-            ax.text(h, yy, f" {t.count}", va="center", fontsize=7)
+            ax.text(h, yy, f" n = {t.count}", va="center", fontsize=7)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("summed IG" if value == "total" else "mean IG per occurrence", fontsize=8)
         ax.margins(x=0.25)
         if not rows:
             ax.text(0.5, 0.5, "no phrase\nseen often enough", ha="center", va="center", transform=ax.transAxes)
-    handles = [plt.Rectangle((0, 0), 1, 1, color=f"C{n - 1}") for n in (1, 2, 3)]
-    fig.legend(handles, ["1 word", "2 words", "3 words"], loc="lower center", ncol=3, fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    handles = [plt.Rectangle((0, 0), 1, 1, color=QUALITATIVE[n - 1]) for n in (1, 2, 3)]
+    bar = "summed IG over its occurrences" if value == "total" else "mean IG per occurrence"
+    fig.legend(handles, ["1 word", "2 words", "3 words"], loc="lower center", ncol=3, fontsize=8,
+               title=f"bar: the phrase's {bar}; n = its number of occurrences", title_fontsize=8)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig

@@ -1,8 +1,9 @@
 """Questions as coloured tokens, and a slider over them (notebook 09).
 
-- :func:`draw_tokens`: one question's tokens on an axes, coloured by their IG (green raises the
-  explained class's score, red lowers it, opacity = |a_t| / max |a_s|), one token framed;
-- :func:`questions_figure`: several questions, one row each, on a common colour scale;
+- :func:`draw_tokens`: one question's tokens on an axes, coloured by their IG in
+  :data:`iglib.viz.DIVERGING` centred on zero (red raises the explained class's score, blue lowers
+  it, white: no credit), one token framed;
+- :func:`questions_figure`: several questions, one row each, on a common colour scale with its colourbar;
 - :func:`question_widget`: sliders for the question, the class explained and the highlighted
   token, over IG precomputed for every class, so moving a slider only indexes arrays.
 """
@@ -14,7 +15,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..text.render import token_colors
+from ..text.render import NEGATIVE, POSITIVE, colour_scale, ink_colors, token_colors
 from . import SliderFigure, slider_figure
 
 
@@ -30,9 +31,10 @@ def draw_tokens(ax, tokens: Sequence[str], scores, max_abs: float | None = None,
             x, line = 0, line + 1
         positions.append((x, line))
         x += len(token) + 1
-    for k, (token, (px, py), color) in enumerate(zip(tokens, positions, token_colors(a, max_abs))):
+    colours = zip(token_colors(a, max_abs), ink_colors(a, max_abs))
+    for k, (token, (px, py), (color, ink)) in enumerate(zip(tokens, positions, colours)):
         edge = "black" if k == highlight else "none"
-        ax.text(px, py, token, family="monospace", fontsize=fontsize, va="center", ha="left",
+        ax.text(px, py, token, family="monospace", fontsize=fontsize, va="center", ha="left", color=ink,
                 bbox=dict(facecolor=tuple(color), edgecolor=edge, linewidth=1.5, boxstyle="round,pad=0.2"))
     ax.set_xlim(-0.5, line_chars + 0.5)
     ax.set_ylim(line + 0.6, -0.6)
@@ -40,15 +42,17 @@ def draw_tokens(ax, tokens: Sequence[str], scores, max_abs: float | None = None,
 
 
 def questions_figure(rows: Sequence[tuple[Sequence[str], np.ndarray, str]], line_chars: int = 70):
-    """One row per question: (tokens, scores [T], title); one colour scale (max |a_t| over all rows)."""
+    """One row per question: (tokens, scores [T], title); one colour scale (max |a_t| over all rows),
+    drawn as a colourbar beside the rows."""
     if not rows:
         raise ValueError("rows must hold at least one (tokens, scores, title)")
     top = max(float(np.abs(np.asarray(s, dtype=np.float64)).max(initial=0.0)) for _, s, _ in rows)
-    fig, axes = plt.subplots(len(rows), 1, figsize=(0.11 * line_chars + 0.5, 0.85 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(0.11 * line_chars + 1.6, 0.85 * len(rows) + 0.3), squeeze=False,
+                             layout="constrained")
     for ax, (tokens, scores, title) in zip(axes[:, 0], rows):
         draw_tokens(ax, tokens, scores, max_abs=top, line_chars=line_chars)
         ax.set_title(title, fontsize=9, loc="left")
-    fig.tight_layout()
+    colour_scale(fig, axes[:, 0].tolist(), top if top > 0 else 1.0, label="a_t (IG of the token)", shrink=0.9)
     return fig
 
 
@@ -78,13 +82,13 @@ def question_widget(tokens: Sequence[Sequence[str]], scores: Sequence[np.ndarray
         draw_tokens(top, words, a, highlight=k)
         top.set_title(f"IG for {cls} (label from the answer: {labels[question]}, predicted: {predicted[question]})",
                       fontsize=9, loc="left")
-        colors = ["C2" if v >= 0 else "C3" for v in a]
+        colors = [POSITIVE if v >= 0 else NEGATIVE for v in a]   # the token strip's two ends
         bars = bottom.bar(np.arange(len(words)), a, color=colors)
         bars[k].set_edgecolor("black")
         bars[k].set_linewidth(2)
         bottom.axhline(0, color="grey", lw=0.8)
         bottom.set_xticks(np.arange(len(words)), words, rotation=45, ha="right", fontsize=8)
-        bottom.set_ylabel("IG (sum over embedding)", fontsize=8)
+        bottom.set_ylabel("a_t: IG (sum over embedding)", fontsize=8)
         fig.tight_layout()
         return {"question": " ".join(words), "label": labels[question], "predicted": predicted[question],
                 "target": cls, "token": words[k], "token score": float(a[k]), "sum": float(a.sum())}
