@@ -8,9 +8,10 @@ import functools
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
-from iglib import axioms, methods
+from iglib import axioms, methods, viz
 from iglib.integrated_gradients import integrated_gradients
 from iglib.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_A, SENSITIVITY_B
 from iglib.widgets.axioms import (
@@ -19,7 +20,9 @@ from iglib.widgets.axioms import (
     axiom_widget,
     result_of,
     verdict_grid,
+    verdict_markdown,
     violations_report,
+    violations_summary,
     witness_index,
 )
 
@@ -121,15 +124,34 @@ def test_round_text_rounds_decimals_only():
     )
 
 
-def test_verdict_grid_colours_and_counts(table):
-    fig = verdict_grid(table)
+def test_verdict_grid_symbols_colours_counts_and_footnotes(table):
+    note = "holds on this witness; another network breaks it"
+    footnotes = {("gradient", IMPLEMENTATION_INVARIANCE): note, ("DeepLIFT", SENSITIVITY_B): note}
+    fig = verdict_grid(table, footnotes=footnotes)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert len(texts) == len(table.attribution_methods) * len(table.axioms)
     row = texts[table.attribution_methods.index("gradient") * len(table.axioms):][: len(table.axioms)]
-    assert row[table.axioms.index(SENSITIVITY_A)] == "no (2 of 3)"
-    assert row[table.axioms.index(IMPLEMENTATION_INVARIANCE)] == "yes"
-    assert all(t == "yes" for t in texts[-len(table.axioms):])  # IG keeps every axiom
+    assert row[table.axioms.index(SENSITIVITY_A)] == "\u2717 2/3"          # ✗, failing witnesses of all
+    assert row[table.axioms.index(IMPLEMENTATION_INVARIANCE)] == "\u2713\u00b9"   # ✓ with footnote 1
+    assert all(t == "\u2713" for t in texts[-len(table.axioms):])  # IG keeps every axiom, no footnote
+    assert "\u00b9 " + note in fig.axes[0].get_title(loc="left") and "\u00b2" not in "".join(texts)  # one note, once
+    okabe_ito = {tuple(np.round(matplotlib.colors.to_rgb(c), 3)) for c in viz.QUALITATIVE}
+    assert {tuple(np.round(matplotlib.colors.to_rgb(c), 3)) for c in fig.axes[0].images[0].cmap.colors} <= okabe_ito
     plt.close(fig)
+    markdown = verdict_markdown(table, footnotes=footnotes)
+    assert "| gradient | **\u2717 2/3** |" in markdown and "\u00b9 " + note in markdown
+    assert markdown.count("\u2713") + markdown.count("\u2717") == len(table.attribution_methods) * len(table.axioms)
+    with pytest.raises(ValueError, match="not in the table"):
+        verdict_grid(table, footnotes={("saliency", SENSITIVITY_A): note})
+
+
+def test_violations_summary_is_one_line_per_method(table):
+    summary = violations_summary(table)
+    lines = summary.splitlines()
+    assert len(lines) == len(table.attribution_methods)
+    gradient = next(line for line in lines if line.startswith("gradient "))
+    assert "Sensitivity(a) (2 of 3)" in gradient
+    assert lines[-1].startswith(table.attribution_methods[-1]) and lines[-1].endswith("breaks none")  # IG
 
 
 def test_bad_arguments(table):

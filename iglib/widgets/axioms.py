@@ -6,9 +6,13 @@ Everything here reads an :class:`iglib.axioms.AxiomTable` that was computed once
 - ``result_of(table, attribution_method, axiom, witness)``: one check's result (verdict, reason, numbers).
 - ``axiom_report(table, axiom)``: for each witness of the axiom, one line per attribution method with
   its attributions, the number the axiom compares them with, and the verdict.
-- ``violations_report(table)``: every violation with its witness and reason.
-- ``verdict_grid(table)``: attribution methods x axioms, green where the axiom held on every witness,
-  red (with the number of failing witnesses) where it did not.
+- ``violations_report(table)``: every violation with its witness and reason (long: one paragraph each).
+- ``violations_summary(table)``: the same, compact: one line per attribution method, each broken axiom
+  with its failing witnesses "k of n".
+- ``verdict_grid(table, footnotes)`` / ``verdict_markdown(table, footnotes)``: attribution methods x
+  axioms as a figure / a Markdown table, "✓" where the axiom held on every witness and "✗ k/n" (failing
+  witnesses) where it did not, in colour-blind-safe Okabe-Ito blue and vermillion; ``footnotes`` marks
+  verdicts that depend on the witness (a "✓" that another network refutes) with a numbered note.
 - ``axiom_widget(table)``: dropdowns for an attribution method and a witness; bars of its
   attributions on the witness, the verdict, and every attribution method's verdict on the same witness.
 
@@ -28,6 +32,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from torch import Tensor
 
+from ..viz import QUALITATIVE
 from ..axioms import (
     AXIOMS,
     COMPLETENESS,
@@ -40,7 +45,11 @@ from ..axioms import (
 )
 from . import SliderFigure, slider_figure
 
-HOLDS, VIOLATED = "#5aae61", "#d6604d"  # green, red (ColorBrewer PRGn / RdBu ends)
+# Okabe-Ito blue and vermillion: told apart with every common colour-vision deficiency, and the
+# verdicts also carry the symbols, so colour is never the only cue.
+HOLDS, VIOLATED = QUALITATIVE[0], QUALITATIVE[5]
+HOLDS_MARK, VIOLATED_MARK = "\u2713", "\u2717"  # ✓, ✗
+SUPERSCRIPTS = "\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079"  # ¹ ... ⁹ for footnote marks
 
 # What each axiom compares the attributions with: (column header, key in result.witness).
 COMPARED: dict[str, tuple[str, str]] = {
@@ -145,19 +154,70 @@ def violations_report(table: AxiomTable, rough: Sequence[str] = (), rough_digits
     return "\n".join(lines)
 
 
-# ---------------------------------------------------------------- the grid
-def verdict_grid(table: AxiomTable) -> Figure:
-    """Attribution methods (rows) x axioms (columns): green "yes" where the axiom held on every witness,
-    red "no" with "k of n" failing witnesses where it did not."""
-    names, axioms = table.attribution_methods, table.axioms
-    held = np.array([[table.holds(m, a) for a in axioms] for m in names], dtype=float)
-    fig, ax = plt.subplots(figsize=(1.55 * len(axioms) + 2.2, 0.5 * len(names) + 1.4))
-    ax.imshow(held, cmap=ListedColormap([VIOLATED, HOLDS]), vmin=0, vmax=1, aspect="auto")
-    for i, m in enumerate(names):
-        for j, a in enumerate(axioms):
+def violations_summary(table: AxiomTable) -> str:
+    """One line per attribution method: the axioms it breaks, each with "k of n" failing witnesses
+    (the details are in :func:`violations_report` and the per-axiom reports)."""
+    width = max(len(m) for m in table.attribution_methods)
+    lines = []
+    for m in table.attribution_methods:
+        broken = []
+        for a in table.axioms:
             found = [r.holds for r in table.results if r.attribution_method == m and r.axiom == a]
-            text = "yes" if all(found) else f"no ({found.count(False)} of {len(found)})"
-            ax.text(j, i, text, ha="center", va="center", fontsize=9, color="white", weight="bold")
+            if not all(found):
+                broken.append(f"{a} ({found.count(False)} of {len(found)})")
+        lines.append(f"{m.ljust(width)}  {', '.join(broken) if broken else 'breaks none'}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- the grid
+def _verdicts(table: AxiomTable, footnotes: "dict[tuple[str, str], str] | None"
+              ) -> tuple[list[list[str]], list[str]]:
+    """The cells' text ("✓", "✓¹", "✗ 2/3") and the numbered footnotes, in table order."""
+    footnotes = dict(footnotes or {})
+    unknown = [key for key in footnotes if key[0] not in table.attribution_methods or key[1] not in table.axioms]
+    if unknown:
+        raise ValueError(f"footnotes name (attribution method, axiom) pairs that are not in the table: {unknown}")
+    if len(set(footnotes.values())) > len(SUPERSCRIPTS):
+        raise ValueError(f"footnotes can hold at most {len(SUPERSCRIPTS)} distinct notes, got {len(set(footnotes.values()))}")
+    notes: list[str] = []
+    cells = []
+    for m in table.attribution_methods:
+        row = []
+        for a in table.axioms:
+            found = [r.holds for r in table.results if r.attribution_method == m and r.axiom == a]
+            text = HOLDS_MARK if all(found) else f"{VIOLATED_MARK} {found.count(False)}/{len(found)}"
+            if (m, a) in footnotes:
+                note = footnotes[m, a]
+                if note not in notes:
+                    notes.append(note)
+                text += SUPERSCRIPTS[notes.index(note)]
+            row.append(text)
+        cells.append(row)
+    return cells, [f"{SUPERSCRIPTS[k]} {note}" for k, note in enumerate(notes)]
+
+
+def verdict_markdown(table: AxiomTable, footnotes: "dict[tuple[str, str], str] | None" = None) -> str:
+    """The table in Markdown: "✓" held on every witness, "✗ k/n" failed on k of the n witnesses,
+    footnote marks on the verdicts named in ``footnotes`` ({(attribution method, axiom): note})."""
+    cells, notes = _verdicts(table, footnotes)
+    lines = ["| attribution method | " + " | ".join(table.axioms) + " |", "|---" * (len(table.axioms) + 1) + "|"]
+    for m, row in zip(table.attribution_methods, cells):
+        lines.append(f"| {m} | " + " | ".join(c if c.startswith(HOLDS_MARK) else f"**{c}**" for c in row) + " |")
+    return "\n".join(lines + ([""] + [n + "<br>" for n in notes] if notes else []))
+
+
+def verdict_grid(table: AxiomTable, footnotes: "dict[tuple[str, str], str] | None" = None) -> Figure:
+    """Attribution methods (rows) x axioms (columns): a blue "✓" where the axiom held on every witness,
+    a vermillion "✗ k/n" (k of the n witnesses failed) where it did not; verdicts named in
+    ``footnotes`` ({(attribution method, axiom): note}) get a mark and their note under the grid."""
+    names, axioms = table.attribution_methods, table.axioms
+    cells, notes = _verdicts(table, footnotes)
+    held = np.array([[table.holds(m, a) for a in axioms] for m in names], dtype=float)
+    fig, ax = plt.subplots(figsize=(1.55 * len(axioms) + 2.2, 0.5 * len(names) + 1.6 + 0.22 * len(notes)))
+    ax.imshow(held, cmap=ListedColormap([VIOLATED, HOLDS]), vmin=0, vmax=1, aspect="auto")
+    for i, row in enumerate(cells):
+        for j, text in enumerate(row):
+            ax.text(j, i, text, ha="center", va="center", fontsize=12, color="white", weight="bold")
     ax.set_xticks(range(len(axioms)), [a.replace(" ", "\n", 1) for a in axioms], fontsize=9)
     ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.tick_params(top=True, bottom=False, labeltop=True, labelbottom=False, length=0)
@@ -165,8 +225,8 @@ def verdict_grid(table: AxiomTable) -> Figure:
     ax.set_yticks(np.arange(len(names) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
     ax.tick_params(which="minor", length=0)
-    ax.set_title("which method keeps which axiom on the paper's witnesses (no: failing witnesses of all)",
-                 fontsize=10, pad=12, y=-0.12)
+    caption = [f"{HOLDS_MARK}: held on every witness tried;  {VIOLATED_MARK} k/n: failed on k of the n witnesses"]
+    ax.set_title("\n".join(caption + notes), fontsize=9, pad=12, y=-0.1 - 0.05 * len(notes), loc="left")
     fig.tight_layout()
     return fig
 
@@ -264,7 +324,7 @@ def axiom_widget(
         for k, m in enumerate(names):
             y = 1 - (k + 0.5) / len(names)
             side.text(0.02, y, m, fontsize=9, va="center", weight="bold" if m == attribution_method else "normal")
-            side.text(0.98, y, "holds" if verdicts[m] else "violated", fontsize=9, va="center", ha="right",
+            side.text(0.98, y, f"{HOLDS_MARK} holds" if verdicts[m] else f"{VIOLATED_MARK} violated", fontsize=9, va="center", ha="right",
                       color=HOLDS if verdicts[m] else VIOLATED, weight="bold")
         fig.tight_layout()
         return {
