@@ -23,7 +23,7 @@ root_doc = "README"
 
 extensions = ["myst_nb"]
 # Only the README and the numbered notebooks are pages; everything else in the repository is not.
-include_patterns = ["README.md", "notebooks/[0-9][0-9]_*.ipynb"]
+include_patterns = ["README.md", "notebooks/[0-9][0-9]*.ipynb"]
 exclude_patterns = ["build", ".venv", "**/.ipynb_checkpoints"]
 
 # The book shows the committed outputs: nothing is re-executed (that is nbval's and `make figures`' job).
@@ -50,7 +50,7 @@ html_copy_source = False
 
 
 # The table of contents: the lecture path (00_index) first, then the notebooks in order.
-TOC = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+TOC = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*.ipynb"))
 
 
 def add_toc(app, docname: str, source: list[str]) -> None:

@@ -23,7 +23,7 @@ import pytest
 
 from .conftest import NOTEBOOKS, ROOT, require
 
-PAGES = sorted(path.stem for path in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+PAGES = sorted(path.stem for path in NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))
 THEORY = [stem for stem in PAGES if "01" <= stem[:2] <= "07"]  # 01-07: the paper's theory, formulas on every page
 # The key figures the README shows (figures/NAME.png), each of which the front page must draw.
 KEY_FIGURES = re.findall(r"\]\(figures/([^)]+\.png)\)", (ROOT / "README.md").read_text())
