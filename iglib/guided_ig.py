@@ -63,7 +63,8 @@ def guided_integrated_gradients(
         raise ValueError(f"fraction must be a number in [0, 1] (the share of features moved first), got {fraction!r}")
     max_dist = check_number(max_dist, "max_dist", expected="a number in [0, 1]")
     if max_dist > 1:
-        raise ValueError(f"max_dist must be a number in [0, 1] (alpha's distance from the straight line), got {max_dist!r}")
+        raise ValueError(f"max_dist must be a number in [0, 1] (alpha's distance from the straight line), "
+                         f"got {max_dist!r}")
 
     n = len(x)
     end, start = x.reshape(n, -1).double(), x_base.reshape(n, -1).double()   # [N, D], in float64

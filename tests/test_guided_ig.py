@@ -99,7 +99,8 @@ def test_agrees_with_pair_saliency(monkeypatch):
     # saliency 0.2.1 calls np.quantile(..., interpolation='lower'), a keyword numpy 2 removed
     # (renamed method=); translate it for the duration of this test.
     quantile = np.quantile
-    monkeypatch.setattr(np, "quantile", lambda a, q, interpolation="linear", **kw: quantile(a, q, method=interpolation, **kw))
+    monkeypatch.setattr(np, "quantile",
+                        lambda a, q, interpolation="linear", **kw: quantile(a, q, method=interpolation, **kw))
     model = mlp(d=12, classes=3, seed=5)
     torch.manual_seed(6)
     x, base = torch.randn(1, 12, dtype=D), torch.randn(1, 12, dtype=D)
