@@ -4,18 +4,30 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test setup figures benchmark clean slides
+.PHONY: lab test setup figures benchmark clean slides book
 
-# Everything that needs the network happens here (the package index, and npm for lecture mode's
-# reveal.js and MathJax when npm is installed); after it, `make test` and the notebooks run offline.
+# Everything that needs the network happens here (the package index, and npm for the JavaScript of
+# lecture mode and the book when npm is installed); after it, tests, notebooks, slides and book run offline.
 setup: $(VENV)/.installed
-	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(SLIDES_DIR)/vendor/.installed; \
-	else echo "npm not found: lecture mode (make slides) will need it; everything else is installed"; fi
+	@if command -v npm >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory $(SLIDES_DIR)/vendor/.installed $(BOOK_VENDOR)/.installed; \
+	else echo "npm not found: lecture mode (make slides) and the book (make book) will need it; everything else is installed"; fi
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[lab,test]'
+	$(BIN)/python -m pip install --quiet -e '.[lab,test,book]'
 	touch $@
+
+# Unpack the npm tarballs $(2) (name@version, pinned, none has dependencies) into folder $(1), one
+# folder per package named after it (@jupyter-widgets/html-manager@1.0.15 -> $(1)/html-manager).
+define npm_unpack
+rm -rf $(1) && mkdir -p $(1)
+cd $(1) && for spec in $(2); do \
+    name=$${spec%@*}; name=$${name##*/}; tarball=$$(npm pack --silent "$$spec") && \
+    mkdir "$$name" && tar -xzf "$$tarball" --strip-components=1 -C "$$name" && rm "$$tarball" || exit 1; \
+done
+touch $(1)/.installed
+endef
 
 # (as root, in a container or a VM, JupyterLab refuses to start without --allow-root)
 lab: setup
@@ -53,17 +65,27 @@ slides: setup $(SLIDES_DIR)/vendor/.installed $(SLIDES_DIR)/templates/offline_re
 	    $(SLIDES_NOTEBOOKS)
 
 $(SLIDES_DIR)/vendor/.installed:
-	rm -rf $(SLIDES_DIR)/vendor && mkdir -p $(SLIDES_DIR)/vendor
-	cd $(SLIDES_DIR)/vendor && for spec in $(SLIDES_VENDOR); do \
-	    name=$${spec%@*}; name=$${name##*/}; tarball=$$(npm pack --silent "$$spec") && \
-	    mkdir "$$name" && tar -xzf "$$tarball" --strip-components=1 -C "$$name" && rm "$$tarball" || exit 1; \
-	done
-	touch $@
+	$(call npm_unpack,$(SLIDES_DIR)/vendor,$(SLIDES_VENDOR))
 
 $(SLIDES_DIR)/templates/offline_reveal/index.html.j2: Makefile
 	mkdir -p $(@D)
 	echo '{"base_template": "reveal", "mimetypes": {"text/html": true}}' > $(@D)/conf.json
 	echo "{%- extends 'reveal/index.html.j2' -%}{% block html_head_js_mermaidjs %}{% endblock %}" > $@
+
+# The book: the README and every notebook as a static website, build/book/html/index.html (Sphinx with
+# myst-nb, configured in book/conf.py). It renders the committed outputs and never runs a notebook; with
+# MathJax 3 and the widget renderer unpacked from npm into build/book/vendor/, no page fetches anything
+# from outside the machine. -W: a warning (a broken link or reference) fails the build.
+BOOK_DIR    ?= build/book
+BOOK_VENDOR ?= build/book/vendor
+BOOK_NPM    := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15
+
+book: setup $(BOOK_VENDOR)/.installed
+	IGLIB_BOOK_VENDOR=$(abspath $(BOOK_VENDOR)) $(BIN)/sphinx-build -q -W --keep-going -c book -d $(BOOK_DIR)/doctrees . $(BOOK_DIR)/html
+	@echo "The book: $(BOOK_DIR)/html/index.html"
+
+$(BOOK_VENDOR)/.installed:
+	$(call npm_unpack,$(BOOK_VENDOR),$(BOOK_NPM))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

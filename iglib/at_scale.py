@@ -1,6 +1,6 @@
 """Attributions for a whole dataset on as many processes as there are: ``torchrun`` shards the items.
 
-    python -m iglib.at_scale --images FOLDER --out OUT [--method ig --steps 32 --baseline black --target top1]
+    python -m iglib.at_scale --images FOLDER --out OUT [--attribution-method ig --steps 32 --baseline black --target top1]
     python -m iglib.at_scale --questions heldout --out OUT [--steps 16 --target predicted]
     torchrun --nproc_per_node=N -m iglib.at_scale ...   (the same flags; one process per CPU share or GPU)
 
@@ -63,7 +63,7 @@ BASELINES: dict[str, Callable[[Tensor], Tensor]] = {
     "uniform": lambda x: bl.uniform_noise(x, LOW, HIGH, seed=0),
 }
 # Attribution methods in the common convention attribute(model, inputs, baselines, target=...).
-METHODS = ("ig", *methods.__all__)
+ATTRIBUTION_METHODS = ("ig", *methods.__all__)
 SAMPLING = ("smoothgrad", "expected_gradients")  # --steps is their n_samples, drawn with seed 0
 QUESTION_SPLITS = {"heldout": "unseen", "unseen": "unseen", "seen": "seen", "training": "training"}
 
@@ -152,13 +152,14 @@ class Images:
 
 def attribute_image(model: torch.nn.Module, x: Tensor, x_base: Tensor, target: int, config: dict,
                     internal_batch_size: int | str | None = None) -> Tensor:
-    """``config["method"]``'s attribution of class ``target`` at image ``x`` [1, 3, H, W] against ``x_base``."""
-    method, steps = config["method"], config["steps"]
-    if method == "ig":
-        return integrated_gradients(model, x, x_base, target=target, n_steps=steps, method=config["rule"],
+    """``config["attribution_method"]``'s attribution of class ``target`` at image ``x`` [1, 3, H, W] against
+    ``x_base`` (IG with the quadrature rule ``config["method"]``)."""
+    attribution_method, steps = config["attribution_method"], config["steps"]
+    if attribution_method == "ig":
+        return integrated_gradients(model, x, x_base, target=target, n_steps=steps, method=config["method"],
                                     internal_batch_size=internal_batch_size)
-    options = {"n_samples": steps, "seed": 0} if method in SAMPLING else {}
-    return getattr(methods, method)(model, x, x_base, target=target, **options)
+    options = {"n_samples": steps, "seed": 0} if attribution_method in SAMPLING else {}
+    return getattr(methods, attribution_method)(model, x, x_base, target=target, **options)
 
 
 class Questions:
@@ -203,7 +204,7 @@ class Questions:
             else:
                 t = torch.full((len(names),), int(self.config["target"]), dtype=torch.long, device=self.device)
         a, delta = embedding_integrated_gradients(model, model.embedding, x, target=t, n_steps=self.config["steps"],
-                                                  method=self.config["rule"], return_convergence_delta=True)
+                                                  method=self.config["method"], return_convergence_delta=True)
         scores = token_attributions(a).detach().double().cpu()
         out = Results()
         for row, name in enumerate(names):
@@ -482,12 +483,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
     what.add_argument("--questions", choices=sorted(QUESTION_SPLITS),
                       help="attribute every question of a WikiTableQuestions split (heldout = pristine-unseen)")
     parser.add_argument("--out", required=True, metavar="FOLDER", help="output folder (created; a rerun resumes)")
-    parser.add_argument("--method", default="ig", choices=METHODS,
+    parser.add_argument("--attribution-method", default="ig", choices=ATTRIBUTION_METHODS,
                         help="attribution method (default ig; questions: ig only)")
     parser.add_argument("--steps", type=int, default=None,
                         help="IG's n_steps (and smoothgrad's, expected_gradients' n_samples); "
                              "default 32 for images, 16 for questions")
-    parser.add_argument("--rule", default="gausslegendre", choices=quadrature.METHODS, help="IG's quadrature rule")
+    parser.add_argument("--method", default="gausslegendre", choices=quadrature.METHODS,
+                        help="IG's quadrature rule (the method= of iglib.integrated_gradients)")
     parser.add_argument("--baseline", default=None, choices=sorted(BASELINES) + ["zero-embedding"],
                         help="images: black (default, the paper's), zero, blurred, uniform; "
                              "questions: zero-embedding (the only one)")
@@ -531,8 +533,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
             parser.error(f"--device {args.device}: torch sees no CUDA device here")
         if dev.type not in ("cpu", "cuda"):
             parser.error(f"--device must be cpu, cuda or cuda:N, got {args.device!r}")
-    if args.rule == "riemann_trapezoid" and args.steps == 1:
-        parser.error("--steps must be >= 2 for --rule riemann_trapezoid")
+    if args.method == "riemann_trapezoid" and args.steps == 1:
+        parser.error("--steps must be >= 2 for --method riemann_trapezoid")
 
     if args.images is not None:
         if args.checkpoint is not None:
@@ -547,16 +549,16 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
         except ValueError as error:
             parser.error(str(error))
         config = {"kind": "images", "source": str(Path(args.images).resolve()), "model": imagenet.WEIGHTS_FILE,
-                  "method": args.method, "baseline": args.baseline or "black", "target": target,
-                  "steps": args.steps or 32, "rule": args.rule if args.method == "ig" else None}
-        if args.method not in ("ig", *SAMPLING):
+                  "attribution_method": args.attribution_method, "baseline": args.baseline or "black", "target": target,
+                  "steps": args.steps or 32, "method": args.method if args.attribution_method == "ig" else None}
+        if args.attribution_method not in ("ig", *SAMPLING):
             config["steps"] = None
         chunk = args.chunk or 4
     else:
         from .text import questions as qs
 
-        if args.method != "ig":
-            parser.error(f"--method must be ig for --questions (embedding IG), got {args.method!r}")
+        if args.attribution_method != "ig":
+            parser.error(f"--attribution-method must be ig for --questions (embedding IG), got {args.attribution_method!r}")
         if args.baseline not in (None, "zero-embedding"):
             parser.error(f"--baseline must be zero-embedding for --questions, got {args.baseline!r}")
         target = "predicted" if args.target in (None, "top1") else args.target
@@ -569,8 +571,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
         if not checkpoint.is_file():
             parser.error(f"--checkpoint must be a classifier checkpoint file, got {str(checkpoint)!r}, which does not exist")
         config = {"kind": "questions", "source": args.questions, "model": data.sha256(checkpoint),
-                  "method": "ig", "baseline": "zero-embedding", "target": target,
-                  "steps": args.steps or 16, "rule": args.rule}
+                  "attribution_method": "ig", "baseline": "zero-embedding", "target": target,
+                  "steps": args.steps or 16, "method": args.method}
         args.checkpoint = checkpoint
         chunk = args.chunk or 256
     args.chunk, args.internal_batch_size = chunk, ibs

@@ -196,3 +196,15 @@ def paper_images() -> list[str]:
     names = sorted(n for n in data.sources() if n.startswith("ig-images/"))
     first = [f"ig-images/{key}.jpg" for key in PAPER_FIGURE_IMAGES.values()]
     return first + [n for n in names if n not in first]
+
+
+def names_by_label(image_labels: list[str]) -> list[str]:
+    """Images named by their label, not a file hash: a label's second image gets " 2", its third " 3"."""
+    if not isinstance(image_labels, (list, tuple)) or not all(isinstance(label, str) for label in image_labels):
+        raise TypeError(f"image_labels must be a list of str, got {image_labels!r:.80}")
+    count: dict[str, int] = {}
+    names = []
+    for label in image_labels:
+        count[label] = count.get(label, 0) + 1
+        names.append(label if count[label] == 1 else f"{label} {count[label]}")
+    return names

@@ -106,14 +106,14 @@ def test_images_equal_direct_integrated_gradients(images, tmp_path, capsys):
 
 def test_other_methods_and_a_fixed_class(images, tmp_path):
     out = tmp_path / "gxi"
-    at_scale.main(["--images", str(images), "--out", str(out), "--method", "gradient_x_input", "--target", "554",
+    at_scale.main(["--images", str(images), "--out", str(out), "--attribution-method", "gradient_x_input", "--target", "554",
                    "--baseline", "zero", "--limit", "1"])
     result = at_scale.load(out)
     name = result.names[0]
     x = imagenet.preprocess(images / name)
     expected = iglib.gradient_x_input(imagenet.load_classifier(), x, torch.zeros_like(x), target=554)
     assert result.targets[name] == 554 and torch.equal(result.attributions[name], expected[0])
-    assert result.config["steps"] is None and result.config["rule"] is None
+    assert result.config["steps"] is None and result.config["method"] is None
 
 
 def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, monkeypatch, capsys):
@@ -247,12 +247,13 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     (["--questions", "validation", "--out", "x"], "--questions"),
     (["--questions", "heldout", "--out", "x", "--steps", "0"], "--steps"),
     (["--questions", "heldout", "--out", "x", "--steps", "many"], "--steps"),
-    (["--questions", "heldout", "--out", "x", "--method", "gradient"], "--method"),
-    (["--questions", "heldout", "--out", "x", "--method", "magic"], "--method"),
+    (["--questions", "heldout", "--out", "x", "--attribution-method", "gradient"], "--attribution-method"),
+    (["--questions", "heldout", "--out", "x", "--attribution-method", "magic"], "--attribution-method"),
     (["--questions", "heldout", "--out", "x", "--target", "PERSON"], "--target"),
     (["--questions", "heldout", "--out", "x", "--baseline", "black"], "--baseline"),
     (["--questions", "heldout", "--out", "x", "--checkpoint", "/no/such.pt"], "--checkpoint"),
-    (["--questions", "heldout", "--out", "x", "--rule", "simpson"], "--rule"),
+    (["--questions", "heldout", "--out", "x", "--method", "simpson"], "--method"),
+    (["--questions", "heldout", "--out", "x", "--rule", "gausslegendre"], "--rule"),
     (["--questions", "heldout", "--out", "x", "--chunk", "-1"], "--chunk"),
     (["--questions", "heldout", "--out", "x", "--internal-batch-size", "lots"], "--internal-batch-size"),
     (["--questions", "heldout", "--out", "x", "--device", "tpu"], "--device"),

@@ -96,3 +96,9 @@ def test_paper_images_lists_62_figure_images_first():
     names = imagenet.paper_images()
     assert len(names) == 62 == len(set(names))
     assert names[:3] == [f"ig-images/{k}.jpg" for k in imagenet.PAPER_FIGURE_IMAGES.values()]
+
+
+def test_names_by_label_are_unique_and_readable():
+    assert imagenet.names_by_label(["apiary", "fireboat", "apiary", "apiary"]) == ["apiary", "fireboat", "apiary 2", "apiary 3"]
+    with pytest.raises(TypeError, match="image_labels"):
+        imagenet.names_by_label("apiary")
