@@ -4,6 +4,9 @@
   ``adaptive_integrated_gradients``: IG with nodes placed where the integrand changes.
 - ``path_integrated_gradients``, ``axis_parallel_path``, ``shapley_values``: path methods.
 - ``exact_integrated_gradients``: exact IG for piecewise-linear networks.
+- beyond the straight line: ``guided_integrated_gradients`` (a path guided by the gradients),
+  ``blur_integrated_gradients`` (the path through the Gaussian scale-space);
+  ``integrated_hessians``: the interaction of every pair of features, rows summing to IG.
 - the methods IG is judged against: ``gradient``, ``gradient_x_input``, ``deconvnet``,
   ``guided_backprop``, ``deeplift``, ``lrp``, ``smoothgrad``, ``expected_gradients``.
 - ``interior_gradients``: F and dF/dx along IG's path (saturation, and IG from the same evaluations).
@@ -23,8 +26,11 @@ from typing import Any
 
 from . import axioms, baselines, quadrature, settings, toys
 from .adaptive import adaptive_integrated_gradients
+from .blur_ig import blur_integrated_gradients
 from .exact import breakpoints, exact_integrated_gradients
+from .guided_ig import guided_integrated_gradients
 from .integrated_gradients import integrated_gradients
+from .integrated_hessians import integrated_hessians
 from .interior import interior_gradients
 from .methods import (
     deconvnet,
@@ -58,6 +64,9 @@ __all__ = [
     "axis_parallel_path",
     "shapley_values",
     "exact_integrated_gradients",
+    "guided_integrated_gradients",
+    "blur_integrated_gradients",
+    "integrated_hessians",
     "breakpoints",
     "gradient",
     "gradient_x_input",

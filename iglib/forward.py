@@ -9,6 +9,9 @@ the model as one batch of k N, step-major. Two operations serve every method:
 - ``F.gradients(points)``: (dF/dx, F) at the points, detached from any graph, at most
   ``internal_batch_size`` examples per forward pass (the one chunked gradient primitive);
 - ``F.difference(x, x')``: F(x) - F(x'), what completeness says the attributions add up to.
+
+``F.hessians(points)`` adds the second derivatives (double backward, same chunks) for
+Integrated Hessians.
 """
 from __future__ import annotations
 
@@ -71,6 +74,27 @@ class Score:
             grads.append(torch.zeros_like(p) if g is None else g.detach())
             scores.append(f.detach())
         return torch.cat(grads), torch.cat(scores)
+
+    def hessians(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """(d2F/dx2 [k, N, D, D], dF/dx [k, N, *features]) at ``points``, D = features per example,
+        in the same chunks as :meth:`gradients`: double backward, one backward pass per feature
+        (the examples and points of a chunk are independent, so one pass serves them all)."""
+        hessians, grads = [], []
+        for chunk in self.chunks(points.shape[0]):
+            with torch.enable_grad():
+                p = points[chunk].detach().requires_grad_(True)
+                (g,) = torch.autograd.grad(self(p).sum(), p, create_graph=True, allow_unused=True)
+                g = torch.zeros_like(p) if g is None else g
+                flat = g.reshape(p.shape[0], self.n, -1)                         # [k, N, D]
+                rows = []
+                for j in range(flat.shape[-1]):                                  # row j: d/dx (dF/dx_j)
+                    h = None
+                    if flat.requires_grad:
+                        (h,) = torch.autograd.grad(flat[..., j].sum(), p, retain_graph=True, allow_unused=True)
+                    rows.append(torch.zeros_like(flat) if h is None else h.detach().reshape(flat.shape))
+            hessians.append(torch.stack(rows, dim=2))
+            grads.append(g.detach())
+        return torch.cat(hessians), torch.cat(grads)
 
     def values(self, points: Tensor) -> Tensor:
         """F [k, N] at ``points`` without gradients, in the same chunks."""

@@ -92,6 +92,9 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "adaptive_integrated_gradients": functools.partial(iglib.adaptive_integrated_gradients, n_steps=9),
     "interior_gradients": functools.partial(iglib.interior_gradients, n_steps=4),
     "path_integrated_gradients": _path_ig,
+    "guided_integrated_gradients": functools.partial(iglib.guided_integrated_gradients, n_steps=4),
+    "blur_integrated_gradients": functools.partial(iglib.blur_integrated_gradients, n_steps=4, max_sigma=1.0),
+    "integrated_hessians": functools.partial(iglib.integrated_hessians, n_steps=4),
     "shapley_values": iglib.shapley_values,
     "exact_integrated_gradients": iglib.exact_integrated_gradients,
     "breakpoints": iglib.breakpoints,
@@ -110,10 +113,12 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sensitivity_b": functools.partial(_axiom, axioms.sensitivity_b, dummy=0),
 }
 PER_EXAMPLE = set(FUNCTIONS) - {"global_surrogate"}  # a global surrogate explains one class for all inputs
-USES_BASELINE = set(FUNCTIONS) - {"gradient", "deconvnet", "guided_backprop", "lrp", "smoothgrad", "expected_gradients"}
+USES_BASELINE = set(FUNCTIONS) - {"gradient", "deconvnet", "guided_backprop", "lrp", "smoothgrad", "expected_gradients",
+                                  "blur_integrated_gradients"}  # Blur IG's baseline is the most blurred image
 HAS_STEPS = {"integrated_gradients": "n_steps", "interior_gradients": "n_steps", "path_integrated_gradients": "n_steps",
              "adaptive_integrated_gradients": "n_steps", "smoothgrad": "n_samples", "expected_gradients": "n_samples",
-             "lime_tabular": "n_samples", "lime_image": "n_samples"}
+             "lime_tabular": "n_samples", "lime_image": "n_samples", "guided_integrated_gradients": "n_steps",
+             "blur_integrated_gradients": "n_steps", "integrated_hessians": "n_steps"}
 
 
 @dataclass
@@ -167,13 +172,14 @@ CASES = [
          model=Scaled, call=dict(target=0, additional_forward_args=torch.ones(3)),
          only=set(FUNCTIONS) - {"completeness", "sensitivity_b"}),
     Case("n_steps that cannot fit", ValueError, r"(n_steps|n_samples)=1000000000.*GiB", call=dict(target=0, steps=10**9),
-         only=set(HAS_STEPS) - {"adaptive_integrated_gradients"}),  # adaptive's n_steps is a budget, spent as needed
+         # adaptive's n_steps is a budget, spent as needed; Guided IG takes its steps one after another
+         only=set(HAS_STEPS) - {"adaptive_integrated_gradients", "guided_integrated_gradients"}),
     Case("n_steps not an int", TypeError, r"(n_steps|n_samples) must be an int", call=dict(target=0, steps=2.5),
          only=set(HAS_STEPS)),
     Case("internal_batch_size 0", ValueError, r"internal_batch_size must be >= 1", call=dict(target=0, internal_batch_size=0),
          only={"integrated_gradients", "adaptive_integrated_gradients", "interior_gradients", "path_integrated_gradients",
                "shapley_values", "exact_integrated_gradients", "smoothgrad", "expected_gradients", "lime_tabular",
-               "lime_image"}),
+               "lime_image", "guided_integrated_gradients", "blur_integrated_gradients", "integrated_hessians"}),
 ]
 
 
