@@ -18,6 +18,7 @@ from torch import nn
 from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from ..methods import deeplift, gradient_x_input, lrp
+from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
 METHODS = ("gradient_x_input", "deeplift", "lrp", "integrated_gradients")
@@ -86,16 +87,21 @@ def invariance_widget(
             name: {m: tuple(float(a) for a in (t[m][epsilon] if m == "lrp" else t[m])[i, j]) for m in METHODS}
             for name, t in table.items()
         }
-        fig, axes = plt.subplots(1, len(METHODS), figsize=(12, 3.2), sharey=True)
+        fig, axes = plt.subplots(1, len(METHODS), figsize=(13, 3.6), sharey=True)
         for ax, m in zip(axes, METHODS):
-            for k, (name, colour) in enumerate((("f", "tab:blue"), ("g", "tab:orange"))):
-                a = shown[name][m]
-                ax.bar(np.arange(2) + (k - 0.5) * 0.38, a, width=0.38, color=colour, label=f"{name}: sum {sum(a):.3g}")
+            a_f, a_g = np.array(shown["f"][m]), np.array(shown["g"][m])
+            for k, (name, a) in enumerate((("f", a_f), ("g", a_g))):
+                bars = ax.bar(np.arange(2) + (k - 0.5) * 0.38, a, width=0.38, color=QUALITATIVE[k],
+                              label=f"{name}: sum {a.sum():.4g}")
+                ax.bar_label(bars, [f"{v:.4g}" for v in a], fontsize=7, padding=1)  # the values, not just the heights
             ax.axhline(0, color="black", lw=0.6)
-            ax.set_xticks([0, 1], ["x1", "x2"])
+            ax.set_xticks([0, 1], ["$x_1$", "$x_2$"])
             ax.set_ylim(-limit, limit)
-            ax.set_title(TITLES[m] + (f", eps = {epsilon:g}" if m == "lrp" else ""), fontsize=10)
-            ax.legend(fontsize=8, loc="upper right")
+            gap = a_f - a_g
+            differs = "f = g" if np.allclose(a_f, a_g, atol=1e-9) else f"f - g = ({gap[0] + 0.0:.2g}, {gap[1] + 0.0:.2g})"
+            ax.set_title(TITLES[m] + (f", $\\epsilon$ = {epsilon:g}" if m == "lrp" else "") + "\n" + differs, fontsize=10)
+            ax.legend(fontsize=8, loc="lower left")
+        axes[0].set_ylabel("attribution $a_i$")
         fig.suptitle(
             f"x = ({v1[i]:.2f}, {v2[j]:.2f}), x' = ({baseline[0]:g}, {baseline[1]:g}): "
             f"F(x) - F(x') = {delta[i, j]:.3g} for f and g"

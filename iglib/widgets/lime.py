@@ -20,6 +20,7 @@ from torch import Tensor
 from ..arguments import Model, TargetLike, check_baselines, check_inputs
 from ..forward import prepare
 from ..lime import lime_tabular, rank_correlation, top_k
+from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
 
@@ -113,8 +114,8 @@ def plot_bars(ax: plt.Axes, sweep: WidthSweep, width: float, n_shown: int = 12) 
     k = sweep.index(width)
     order = top_k(sweep.reference, min(n_shown, len(sweep.reference)))[::-1]
     pos = np.arange(len(order))
-    ax.barh(pos + 0.2, sweep.reference[order], height=0.4, color="tab:blue", label=sweep.reference_name)
-    ax.barh(pos - 0.2, sweep.attributions[k, order], height=0.4, color="tab:orange", label="LIME")
+    ax.barh(pos + 0.2, sweep.reference[order], height=0.4, color=QUALITATIVE[0], label=sweep.reference_name)
+    ax.barh(pos - 0.2, sweep.attributions[k, order], height=0.4, color=QUALITATIVE[1], label="LIME")
     ax.set_yticks(pos, [sweep.feature_names[i] for i in order], fontsize=8)
     ax.axvline(0, color="black", lw=0.8)
     ax.set_xlabel(r"attribution $a_i$ (LIME: $w_i(x_i - x'_i)$)")
@@ -128,15 +129,15 @@ def plot_curve(ax: plt.Axes, sweep: WidthSweep, marked: Sequence[float] = ()) ->
     """Rank correlation with the reference and effective samples against the kernel width; dashed
     lines at the ``marked`` widths."""
     rho = [rank_correlation(np.abs(a), np.abs(sweep.reference)) for a in sweep.attributions]
-    ax.semilogx(sweep.widths, rho, "o-", color="tab:orange", label=f"rank correlation with {sweep.reference_name}")
+    ax.semilogx(sweep.widths, rho, "o-", color=QUALITATIVE[1], label=f"rank correlation with {sweep.reference_name}")
     ax.set_ylim(-1.05, 1.05)
     ax.set_xlabel(r"kernel width $\sigma$")
     ax.grid(alpha=0.3)
     for width in marked:
         ax.axvline(sweep.widths[sweep.index(width)], color="gray", ls="--", lw=1)
     twin = ax.twinx()
-    twin.loglog(sweep.widths, sweep.effective_samples, "s:", color="tab:green", ms=4)
-    twin.set_ylabel("effective samples (green)", color="tab:green")
+    twin.loglog(sweep.widths, sweep.effective_samples, "s:", color=QUALITATIVE[2], ms=4)
+    twin.set_ylabel("effective samples (green)", color=QUALITATIVE[2])
     ax.set_title("agreement with " + sweep.reference_name + " and samples used, by width", fontsize=9)
     ax.legend(fontsize=8, loc="lower right")
 

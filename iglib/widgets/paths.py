@@ -36,6 +36,7 @@ from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
 from ..paths import Path, path_integrated_gradients, piecewise_path_integrated_gradients, straight_line
 from ..toys import SymmetryWitness, bent_path, symmetry_witness
+from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
 MONOTONE_BEND = 2 / math.pi  # bent_path and detour_path stay monotone for |bend| <= 2 / pi
@@ -81,12 +82,17 @@ def contour_grid(
     return Contours(x1, x2, values.detach().cpu().double().numpy().reshape(n, n))
 
 
-def draw_paths(ax: Axes, contours: Contours, curves: Mapping[str, np.ndarray], levels: int = 12) -> Axes:
-    """F's filled contours with each path drawn as a line from x' (circle) to x (star)."""
+def draw_contours(ax: Axes, contours: Contours, levels: int = 12) -> None:
+    """F's filled contours, ``levels`` bands from F's minimum to its maximum."""
     lo, hi = float(contours.F.min()), float(contours.F.max())
     bounds = np.linspace(lo, hi + 1e-9 * max(hi - lo, 1.0), levels + 1)  # the top bin includes F's maximum
     ax.contourf(contours.x1, contours.x2, contours.F, levels=bounds, cmap="Blues", alpha=0.8)
     ax.contour(contours.x1, contours.x2, contours.F, levels=bounds[1:-1], colors="white", linewidths=0.5)
+
+
+def draw_paths(ax: Axes, contours: Contours, curves: Mapping[str, np.ndarray], levels: int = 12) -> Axes:
+    """F's filled contours with each path drawn as a line from x' (circle) to x (star)."""
+    draw_contours(ax, contours, levels)
     styles = [("tab:orange", "-"), ("black", "--"), ("tab:red", "-"), ("tab:green", "-.")]
     for (label, curve), (colour, style) in zip(curves.items(), styles * len(curves)):
         ax.plot(curve[:, 0], curve[:, 1], style, color=colour, lw=2.2, label=label)
@@ -226,21 +232,43 @@ def draw_symmetry(case: SymmetryCase) -> Figure:
     contours = contour_grid(w.f, (-0.05, -0.05), (1.05, 1.05), 85)  # a margin around the box [0, 1]^2
     alphas = np.linspace(0, 1, len(curve))
     inside = (alphas >= w.t1) & (alphas <= w.t2)
-    draw_paths(left, contours, {"path": curve, "straight line (IG)": np.array([[0.0, 0.0], [1.0, 1.0]])}, levels=10)
-    left.plot(curve[inside, 0], curve[inside, 1], color="tab:red", lw=4, label=f"$(t_1, t_2)$ where $\\gamma_{w.i + 1} > \\gamma_{w.j + 1}$")
-    left.plot([w.a, w.b], [w.a, w.b], "s", color="tab:red", ms=6)
-    left.annotate("(a, a)", (w.a, w.a), textcoords="offset points", xytext=(8, -10), fontsize=9)
-    left.annotate("(b, b)", (w.b, w.b), textcoords="offset points", xytext=(-42, 6), fontsize=9)
+    path_colour, window_colour = QUALITATIVE[1], QUALITATIVE[5]
+    # The straight line first, as a wide grey band; the path on top of it, thinner, so it stays visible
+    # where it follows the diagonal.
+    draw_contours(left, contours, levels=10)
+    left.plot([0.0, 1.0], [0.0, 1.0], color="0.55", lw=6, alpha=0.8, solid_capstyle="butt", zorder=2,
+              label="straight line (IG)")
+    left.plot(curve[:, 0], curve[:, 1], color=path_colour, lw=2, zorder=3, label="path")
+    left.plot(curve[inside, 0], curve[inside, 1], color=window_colour, lw=4, zorder=4,
+              label=f"$(t_1, t_2)$ where $\\gamma_{w.i + 1} > \\gamma_{w.j + 1}$")
+    left.plot([w.a, w.b], [w.a, w.b], "s", color=window_colour, ms=6, zorder=5)
+    left.plot(0.0, 0.0, "o", color="black", ms=7, zorder=5)
+    left.plot(1.0, 1.0, "*", color="black", ms=12, zorder=5)
+    left.annotate("x'", (0.0, 0.0), textcoords="offset points", xytext=(-12, 6) if w.i == 0 else (8, -9))
+    left.annotate("x", (1.0, 1.0), textcoords="offset points", xytext=(-14, 2))
+    # (a, a) and (b, b) are labelled on the side of the diagonal the path does not use (it bends towards
+    # gamma_i > gamma_j on (t1, t2)), with an arrow, clear of x' and x.
+    def side(dx: float, dy: float) -> tuple[float, float]:
+        return (dx, dy) if w.i == 0 else (dy, dx)  # i = 0: the path is below the diagonal, labels above it
+    a_offset = ((0.03, 0.17) if w.i == 0 else (0.08, 0.2)) if w.a < 0.3 else (-0.3, 0.0)
+    for name, point, offset, align in (("(a, a)", w.a, a_offset, "left"), ("(b, b)", w.b, (-0.27, -0.03), "left")):
+        ox, oy = side(*offset)
+        left.annotate(name, (point, point), xytext=(point + ox, point + oy), fontsize=9, va="center",
+                      ha=align if w.i == 0 or name == "(a, a)" else "right",
+                      arrowprops={"arrowstyle": "-", "color": "black", "lw": 0.6, "shrinkB": 4})
     t0 = int(np.abs(alphas - w.t0).argmin())
-    left.plot(*curve[t0], "D", color="tab:red", ms=6)
+    left.plot(*curve[t0], "D", color=window_colour, ms=6, zorder=5)
     left.annotate("$\\gamma(t_0)$", curve[t0], textcoords="offset points", xytext=(6, -4), fontsize=9)
-    left.legend(loc="upper left", fontsize=8, framealpha=0.9)
+    left.set_xlabel("$x_1$")
+    left.set_ylabel("$x_2$")
+    left.set_aspect("equal")
+    left.legend(loc="upper left" if w.i == 0 else "lower right", fontsize=8, framealpha=0.9)  # away from the path
     left.set_title(f"the path over f's contours (a = {w.a:.3g}, b = {w.b:.3g})", fontsize=10)
 
-    middle.plot(alphas, curve[:, w.i], color="tab:orange", lw=2, label=f"$\\gamma_{w.i + 1}$ (x_i)")
-    middle.plot(alphas, curve[:, w.j], color="tab:blue", lw=2, label=f"$\\gamma_{w.j + 1}$ (x_j)")
-    middle.axvspan(w.t1, w.t2, color="tab:red", alpha=0.12, label="$(t_1, t_2)$")
-    middle.axvline(w.t0, color="tab:red", ls=":", label="$t_0$")
+    middle.plot(alphas, curve[:, w.i], color=QUALITATIVE[1], lw=2, label=f"$\\gamma_{w.i + 1}$ (x_i)")
+    middle.plot(alphas, curve[:, w.j], color=QUALITATIVE[0], lw=2, ls="--", label=f"$\\gamma_{w.j + 1}$ (x_j)")
+    middle.axvspan(w.t1, w.t2, color=QUALITATIVE[5], alpha=0.12, label="$(t_1, t_2)$")
+    middle.axvline(w.t0, color=QUALITATIVE[5], ls=":", label="$t_0$")
     middle.axhline(w.a, color="gray", lw=0.8, ls="--")
     middle.axhline(w.b, color="gray", lw=0.8, ls="--")
     middle.set_xlabel("$\\alpha$")

@@ -31,6 +31,7 @@ from torch import Tensor
 from ..arguments import Model, check_count, check_model
 from ..forward import prepare
 from ..integrated_gradients import integrated_gradients
+from ..viz import DIVERGING, QUALITATIVE, SEQUENTIAL
 from . import SliderFigure, slider_figure
 
 DEFAULT_GRID = np.linspace(-1.0, 4.0, 51)  # x1 and x2 from -1 to 4 in steps of 0.1
@@ -133,11 +134,11 @@ def plot_saturation(axes: Sequence[Axes], path: SaturationPath, alpha: float | N
     ax_f.plot(a, path.F, color="black")
     ax_f.set_title(f"{name} along the path")
     ax_f.set_ylabel(r"$F(x' + \alpha(x - x'))$")
-    ax_g.plot(a, path.gradient, color="tab:red")
+    ax_g.plot(a, path.gradient, color=QUALITATIVE[5])
     ax_g.set_title(r"gradient $\partial F/\partial x$ (0 at the input)")
     ax_g.set_ylim(min(-0.1, path.gradient.min() - 0.1), max(1.1, path.gradient.max() + 0.1))
     ax_ig.plot(a, path.F - path.F[0], color="black", lw=6, alpha=0.25, label=r"$F(\gamma(\alpha)) - F(x')$")
-    ax_ig.plot(a, path.ig, color="tab:blue", label=r"$(x - x')\int_0^\alpha \partial F/\partial x\, d\alpha$")
+    ax_ig.plot(a, path.ig, color=QUALITATIVE[0], label=r"$(x - x')\int_0^\alpha \partial F/\partial x\, d\alpha$")
     ax_ig.set_title(f"running IG integral (ends at {path.ig[-1]:.4g})")
     ax_ig.legend(loc="lower right", fontsize=8)
     for ax in axes:
@@ -146,7 +147,7 @@ def plot_saturation(axes: Sequence[Axes], path: SaturationPath, alpha: float | N
         ax.grid(alpha=0.3)
     if alpha is not None:
         k = _nearest(a, alpha)
-        ax_g.fill_between(a[: k + 1], path.gradient[: k + 1], color="tab:red", alpha=0.2)
+        ax_g.fill_between(a[: k + 1], path.gradient[: k + 1], color=QUALITATIVE[5], alpha=0.2)
         for ax, y in ((ax_f, path.F), (ax_g, path.gradient), (ax_ig, path.ig)):
             ax.axvline(a[k], color="gray", lw=1, ls="--")
             ax.plot([a[k]], [y[k]], "o", color="black")
@@ -263,37 +264,64 @@ def plot_two_input(axes: Sequence[Axes], grid: TwoInputGrid, x1: float, x2: floa
     i = _nearest(grid.x1, x1)
     ax_map, ax_slice, ax_bars = axes
     X1, X2 = np.meshgrid(grid.x1, grid.x2, indexing="ij")
-    filled = ax_map.contourf(X1, X2, grid.F, levels=12, cmap="Greys")
-    ax_map.contour(X1, X2, grid.F, levels=filled.levels[1:], colors="black", linewidths=0.4)
-    ax_map.axvline(shown["x1"], color="tab:orange", lw=1.5)
-    ax_map.plot(*grid.baseline, "x", color="tab:blue", ms=9, mew=2, label="baseline x'")
-    ax_map.plot([shown["x1"]], [shown["x2"]], "o", color="tab:red", label="input x")
+    filled = ax_map.contourf(X1, X2, grid.F, levels=12, cmap=SEQUENTIAL)  # F >= 0: a magnitude
+    ax_map.contour(X1, X2, grid.F, levels=filled.levels[1:], colors="white", linewidths=0.3)
+    ax_map.figure.colorbar(filled, ax=ax_map, label="$F(x_1, x_2)$", fraction=0.046, pad=0.03)
+    ax_map.axvline(shown["x1"], color="white", lw=1.5, ls="--", label=f"slice $x_1$ = {shown['x1']:.2f}")
+    ax_map.plot(*grid.baseline, "X", color="white", mec="black", ms=10, label="baseline x'")
+    ax_map.plot([shown["x1"]], [shown["x2"]], "o", color=QUALITATIVE[5], mec="white", ms=8, label="input x")
     ax_map.set_xlabel("$x_1$")
     ax_map.set_ylabel("$x_2$")
     ax_map.set_title(r"$F = \mathrm{ReLU}(\mathrm{ReLU}(x_1) - 1 - \mathrm{ReLU}(x_2))$", fontsize=10)
-    ax_map.legend(loc="upper left", fontsize=8)
+    ax_map.legend(loc="upper left", fontsize=8, framealpha=0.9)
 
-    ax_slice.plot(grid.x2, grid.F[i], color="black", lw=3, alpha=0.4, label="$F(x_1, x_2)$")
-    for k, (name, a) in enumerate(grid.attributions.items()):
-        ax_slice.plot(grid.x2, a[i, :, 1], ls=("-", "--", ":", "-.")[k % 4], lw=2, label=f"{name}: $a_2$")
+    # The attributions on the left axis, F on its own axis (right): different quantities, different scales.
+    # Methods whose a_2 is the same along the whole slice are drawn once, as one line with all their names.
+    curves: dict[str, list[str]] = {}
+    for name, a in grid.attributions.items():
+        same = next((k for k in curves if np.array_equal(grid.attributions[k][i, :, 1], a[i, :, 1])), None)
+        curves.setdefault(same or name, []).append(name)
+    styles = ("-", "--", "-.", ":")
+    colours = {name: QUALITATIVE[k % len(QUALITATIVE)] for k, name in enumerate(grid.attributions)}
+    for k, (first, group) in enumerate(curves.items()):
+        ax_slice.plot(grid.x2, grid.attributions[first][i, :, 1], ls=styles[k % 4], lw=2.2, color=colours[first],
+                      label=" = ".join(group) + ": $a_2$")
+    ax_slice.axhline(0, color="black", lw=0.6)
     ax_slice.axvline(shown["x2"], color="gray", lw=1, ls="--")
     ax_slice.set_xlabel("$x_2$")
-    ax_slice.set_title(f"slice $x_1$ = {shown['x1']:.2f}: F and the attribution to $x_2$", fontsize=10)
-    ax_slice.legend(fontsize=8)
+    ax_slice.set_ylabel("attribution to $x_2$, $a_2$")
     ax_slice.grid(alpha=0.3)
+    twin = ax_slice.twinx()
+    twin.plot(grid.x2, grid.F[i], color="black", lw=3, alpha=0.35, label="$F(x_1, x_2)$ (right axis)")
+    twin.set_ylabel("$F(x_1, x_2)$ (grey)", color="dimgray")
+    F_lo, F_hi = min(0.0, float(grid.F[i].min())), max(float(grid.F[i].max()), 1e-9)
+    twin.set_ylim(F_lo - 0.05 * (F_hi - F_lo), F_hi + 0.15 * (F_hi - F_lo))
+    a_lo = min(0.0, min(float(a[i, :, 1].min()) for a in grid.attributions.values()))
+    a_hi = max(0.0, max(float(a[i, :, 1].max()) for a in grid.attributions.values()))
+    span = max(a_hi - a_lo, 1e-9)
+    ax_slice.set_ylim(a_lo - 0.1 * span, a_hi + 0.7 * span)   # F's plateau and the zero line a_2 = 0 do not meet
+    ax_slice.set_title(f"slice $x_1$ = {shown['x1']:.2f}: F (grey, right axis) and $a_2$ (left axis)", fontsize=10)
+    handles = [h for a in (ax_slice, twin) for h in a.get_legend_handles_labels()[0]]
+    ax_slice.legend(handles, [h.get_label() for h in handles], fontsize=7, loc="upper right", framealpha=0.9)
 
     names = list(grid.attributions)
     positions = np.arange(len(names))
-    a1 = [shown["attributions"][n][0] for n in names]
-    a2 = [shown["attributions"][n][1] for n in names]
-    for offset, values, label, color in ((-0.2, a1, "$a_1$ ($x_1$)", "tab:green"), (0.2, a2, "$a_2$ ($x_2$)", "tab:purple")):
-        bars = ax_bars.bar(positions + offset, values, width=0.4, label=label, color=color)
+    cmap = plt.get_cmap(DIVERGING)
+    for offset, feature, hatch in ((-0.2, 0, None), (0.2, 1, "//")):
+        values = np.array([shown["attributions"][n][feature] for n in names])
+        colours_by_sign = [cmap(0.85) if v > 0 else cmap(0.15) if v < 0 else "white" for v in values]
+        bars = ax_bars.bar(positions + offset, values, width=0.4, color=colours_by_sign, edgecolor="black",
+                           hatch=hatch, label=f"$a_{feature + 1}$ ($x_{feature + 1}$)")
         ax_bars.bar_label(bars, fmt="%.3g", fontsize=7)
     ax_bars.axhline(0, color="black", lw=0.8)
     ax_bars.set_xticks(positions, names, fontsize=8)
+    ax_bars.set_ylabel("attribution (red > 0, blue < 0)")
+    ax_bars.margins(y=0.15)
     change = shown["F - F(x')"]
     ax_bars.set_title(f"x = ({shown['x1']:.2f}, {shown['x2']:.2f}):  F(x) - F(x') = {change:.3g}", fontsize=10)
-    ax_bars.legend(fontsize=8)
+    legend = ax_bars.legend(fontsize=8)
+    for patch in legend.get_patches():
+        patch.set_facecolor("white")   # the legend tells the features apart by hatch; colour is the sign
     return shown
 
 
@@ -312,7 +340,7 @@ def two_input_widget(
     grid = two_input_grid(model, x1, x2, attribution_methods, baseline)
 
     def draw(x1: float, x2: float) -> dict:
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+        fig, axes = plt.subplots(1, 3, figsize=(15.5, 4.2))
         shown = plot_two_input(axes, grid, x1, x2)
         fig.tight_layout()
         return shown
