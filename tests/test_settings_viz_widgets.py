@@ -91,3 +91,20 @@ def test_slider_figure_redraws_when_a_slider_moves():
     assert calls[-1] == (0.75, 20)
     assert isinstance(sf.widget, widgets.VBox)
     assert plt.get_fignums() == []  # every redraw closes its figure
+
+
+def test_slider_figure_reads_a_position_without_drawing_it(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plt, "show", lambda *a, **k: shown.append(plt.get_fignums()))
+
+    def draw(alpha):
+        plt.subplots()
+        return {"alpha": alpha}
+
+    sf = slider_figure(draw, alpha=widgets.FloatSlider(value=0.5))
+    count = len(shown)
+    assert sf.update(alpha=0.25, show=False) == {"alpha": 0.25} and len(shown) == count
+    assert sf.update(alpha=0.75) == {"alpha": 0.75} and len(shown) == count + 1
+    assert plt.get_fignums() == []
+    with pytest.raises(ValueError, match="show"):
+        slider_figure(draw, show=widgets.Checkbox())

@@ -33,13 +33,17 @@ def slider_figure(draw: Callable[..., dict], **sliders: widgets.ValueWidget) -> 
     """Wire ``sliders`` to ``draw(**values) -> dict`` through ``interactive_output``.
 
     ``draw`` makes its own figure; after it returns, the figure is shown (inline backend)
-    and closed. The dict it returns is kept in ``SliderFigure.last``.
+    and closed. The dict it returns is kept in ``SliderFigure.last``. A notebook that reads
+    several positions calls ``update(show=False, **values)`` for those it does not draw.
     """
+    if "show" in sliders:
+        raise ValueError("sliders must not include one named 'show': update(show=...) decides whether a frame is drawn")
     result = SliderFigure(widget=widgets.VBox(), sliders=dict(sliders), update=lambda **v: {})
 
-    def update(**values: Any) -> dict:
+    def update(show: bool = True, **values: Any) -> dict:
         shown = draw(**values)
-        plt.show()
+        if show:
+            plt.show()
         plt.close("all")
         result.last = dict(shown or {})
         return result.last

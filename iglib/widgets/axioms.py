@@ -118,30 +118,41 @@ def witness_index(table: AxiomTable, axiom: str, k: int = 0) -> int:
 def axiom_report(
     table: AxiomTable, axiom: str, digits: int = 4, rough: Sequence[str] = (), rough_digits: int = 3
 ) -> str:
-    """One block per witness of ``axiom``: per attribution method, the attributions (first example), what
-    the axiom compares them with, and the verdict."""
+    """One compact table per axiom: a row per attribution method, a column per witness W1, W2, ...
+    (listed above it with F(x) - F(x')); each cell is what the axiom compares (the attributions
+    for f and for g for implementation invariance; the attributions when nothing else is compared)
+    for the first example, then a check mark where the axiom holds and a cross where it is violated."""
     if axiom not in AXIOMS:
         raise ValueError(f"axiom must be one of {', '.join(AXIOMS)}; got {axiom!r}")
     cases = _cases(table, axiom)
     if not cases:
         raise KeyError(f"the table has no witness for {axiom}")
-    width = max(len("attribution method"), *(len(m) for m in table.attribution_methods))
-    header, key = COMPARED.get(axiom, ("", ""))
-    blocks = []
-    for _, case in cases:
-        lines = [f"{axiom} on {case}"]
+    header, key = COMPARED.get(axiom, ("attributions", ""))
+    if axiom == IMPLEMENTATION_INVARIANCE:
+        header = "attributions for f | for g"
+    lines = [f"{axiom}: {header}, per witness ({HOLDS_MARK} holds, {VIOLATED_MARK} violated)"]
+    for k, (_, case) in enumerate(cases, start=1):
         first = _result(table, table.attribution_methods[0], axiom, case).witness
-        if "delta_f" in first:
-            lines[0] += f"   [F(x) - F(x') = {_vector(first['delta_f'][0], digits)}]"
-        lines.append(f"  {'attribution method'.ljust(width)}  {'attributions':<18}  {header:<22}  verdict")
-        for m in table.attribution_methods:
+        change = f"   [F(x) - F(x') = {_vector(first['delta_f'][0], digits)}]" if "delta_f" in first else ""
+        lines.append(f"  W{k}: {case}{change}")
+    rows = {}
+    for m in table.attribution_methods:
+        d = _digits(m, rough, digits, rough_digits)
+        cells = []
+        for _, case in cases:
             r = _result(table, m, axiom, case)
-            d = _digits(m, rough, digits, rough_digits)
-            compared = _vector(r.witness[key][0], d) if key else ""
-            verdict = "holds" if r.holds else "VIOLATED"
-            lines.append(f"  {m.ljust(width)}  {_vector(r.witness['attributions'][0], d):<18}  {compared:<22}  {verdict}")
-        blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+            shown = _vector(r.witness["attributions"][0], d)
+            if axiom == IMPLEMENTATION_INVARIANCE:
+                shown = f"{shown} | {_vector(r.witness[key][0], d)}"
+            elif key:
+                shown = _vector(r.witness[key][0], d)
+            cells.append(f"{shown} {HOLDS_MARK if r.holds else VIOLATED_MARK}")
+        rows[m] = cells
+    width = max(len("attribution method"), *(len(m) for m in rows))
+    column = max(len(c) for cells in rows.values() for c in cells) + 3
+    lines.append(f"  {'attribution method'.ljust(width)}" + "".join(f"W{k}".rjust(column) for k in range(1, len(cases) + 1)))
+    lines += [f"  {m.ljust(width)}" + "".join(c.rjust(column) for c in cells) for m, cells in rows.items()]
+    return "\n".join(lines)
 
 
 def violations_report(table: AxiomTable, rough: Sequence[str] = (), rough_digits: int = 3) -> str:

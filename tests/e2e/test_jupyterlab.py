@@ -88,7 +88,9 @@ def menu(page, *path: str) -> None:
 
 
 def run_all(page, n_code: int) -> None:
-    """Edit > Clear Outputs of All Cells, then Run > Run All Cells; wait until every cell has run."""
+    """View > Expand All Code (a collapsed solution cell draws no prompt), Edit > Clear Outputs of
+    All Cells, then Run > Run All Cells; wait until every cell has run."""
+    menu(page, "View", "Expand All Code")
     prompts = page.evaluate(PROMPTS)
     assert len(prompts) == n_code, f"{len(prompts)} code cells in the page, {n_code} in the notebook"
     menu(page, "Edit", "Clear Outputs of All Cells")
