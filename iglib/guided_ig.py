@@ -74,6 +74,7 @@ def guided_integrated_gradients(
     k = int(fraction * (end.shape[1] - 1))                                   # rank of the 'lower' quantile
     z = start.clone()
     attributions = torch.zeros_like(z)
+    per_unit = torch.where(moving, diff, 1.0)
     for s in range(1, n_steps + 1):
         grads, _ = F.gradients(z.reshape(x.shape).to(x.dtype)[None])
         g = grads[0].reshape(n, -1).double()
@@ -81,21 +82,25 @@ def guided_integrated_gradients(
         alpha_min, alpha_max = max(alpha - max_dist, 0.0), min(alpha + max_dist, 1.0)
         z_min, z_max = start + alpha_min * diff, start + alpha_max * diff
         l1_target = l1_total * (1 - alpha)
+        z_step = z
+        alpha_z = torch.where(moving, (z - start) / per_unit, alpha_max)
+        z = torch.where(alpha_z < alpha_min, z_min, z)                       # pull up the features left behind
+        free = torch.where(z == z_max, torch.inf, g.abs())                   # features at z_max cannot move
         done = torch.zeros(n, 1, dtype=torch.bool)
-        while not done.all():
-            z_old = z.clone()
-            alpha_z = torch.where(moving, (z - start) / torch.where(moving, diff, 1.0), alpha_max)
-            z = torch.where(~done & (alpha_z < alpha_min), z_min, z)         # pull up the features left behind
+        while True:  # move the free features with the smallest |g|, a fraction at a time, until the L1 target
             l1 = (z - end).abs().sum(1, keepdim=True)
             done |= (l1 - l1_target).abs() <= CLOSE * torch.maximum(torch.maximum(l1, l1_target), torch.ones_like(l1))
-            free = torch.where(z == z_max, torch.inf, g.abs())               # features at z_max cannot move
+            if done.all():
+                break
             threshold = free.kthvalue(k + 1, dim=1, keepdim=True).values
-            chosen = (free <= threshold) & free.isfinite() & ~done
+            chosen = (free <= threshold) & (free < torch.inf) & ~done
             room = ((z - z_max).abs() * chosen).sum(1, keepdim=True)
             gamma = torch.where(room > 0, (l1 - l1_target) / room.clamp_min(1e-300), torch.inf)
-            z = torch.where(chosen, torch.where(gamma > 1, z_max, z + gamma.clamp(max=1) * (z_max - z)), z)
+            to_max = chosen & (gamma > 1)
+            z = torch.where(to_max, z_max, torch.where(chosen, z + gamma.clamp(max=1) * (z_max - z), z))
+            free = torch.where(to_max, torch.inf, free)
             done |= (room == 0) | (gamma <= 1)                               # reached, or nothing left to move
-            attributions += (z - z_old) * g
+        attributions += (z - z_step) * g                                     # g is fixed within the step
     attributions = attributions.reshape(x.shape).to(x.dtype)
     if not return_convergence_delta:
         return attributions
