@@ -2,8 +2,7 @@
 
 A solution cell is tagged ``solution``, collapsed (``"jupyter": {"source_hidden": true}``), starts with
 ``# Solution k`` (k = 1, 2, ... in order) and asserts its answer. The cells' outputs are checked by nbval
-with the notebooks; this file checks only their form. ``00_index`` (whose exercises the index keeps as
-markdown) is left out.
+with the notebooks; this file checks only their form, in every notebook, the index included.
 """
 from __future__ import annotations
 
@@ -13,8 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOKS = [p for p in sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-             if p.stem != "00_index"]
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SOLUTION = re.compile(r"# Solution (\d+)\b")
 
 
