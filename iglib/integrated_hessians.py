@@ -82,3 +82,18 @@ def integrated_hessians(
     if not return_convergence_delta:
         return interactions
     return interactions, interactions.reshape(n, -1).sum(1) - change
+
+
+def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[int, int, float]]:
+    """The pairs i < j of one example's interaction matrix Gamma [D, D], strongest first:
+    (i, j, Gamma_ij), sorted by |Gamma_ij| (ties: the first pair in row-major order first);
+    the ``k`` strongest, or all D (D - 1) / 2 pairs with ``k=None``."""
+    gamma = torch.as_tensor(interactions)
+    if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
+        raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+        raise ValueError(f"k must be a non-negative int or None, got {k!r}")
+    i, j = torch.triu_indices(len(gamma), len(gamma), offset=1)
+    values = gamma[i, j]
+    order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))
+    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[:k]]
