@@ -22,6 +22,11 @@ one integral over s by a quadrature rule, the Hessian and the gradient taken at 
 n_steps points. (The paper's diagonal, d_i int int dF/dx_i + d_i^2 int int alpha beta
 d2F/dx_i^2, equals this one: integrate by parts in t.) A Hessian costs one backward pass per
 feature at every point (:meth:`iglib.forward.Score.hessians`).
+
+A ReLU network is piecewise linear: its Hessian is zero between kinks, and its interactions sit
+where the path crosses a kink (a Dirac delta that no node sees), so autograd gives Gamma_ij = 0
+for i != j. Explain a smooth version instead (ReLU -> SoftPlus_beta, as Janizek et al. do; the
+pair terms converge as beta grows, with more n_steps for a sharper beta), see notebook 14.
 """
 from __future__ import annotations
 

@@ -143,3 +143,17 @@ def test_top_interactions_orders_the_pairs_by_size():
 def test_top_interactions_refuses_bad_arguments(gamma, k, match):
     with pytest.raises(ValueError, match=match):
         top_interactions(gamma, k)
+
+
+def test_relu_interactions_sit_on_the_kink_and_softplus_recovers_them():
+    # AND = ReLU(x1 + x2 - 1) at (1, 1) from 0: the path crosses the kink at t = 1/2, where
+    # d2F/dx1dx2 = delta(2t - 1), so Gamma_12 = int t (-ln t) delta(2t - 1) dt = ln(2) / 4.
+    # Autograd evaluates the Hessian between kinks: zero. SoftPlus_beta converges to ln(2) / 4.
+    x = torch.ones(1, 2, dtype=D)
+    relu = integrated_hessians(lambda v: torch.relu(v.sum(1) - 1), x, n_steps=64)
+    assert relu[0, 0, 1] == 0 and relu[0, 1, 0] == 0
+    errors = []
+    for beta in (10.0, 100.0):
+        gamma = integrated_hessians(lambda v: torch.nn.functional.softplus(v.sum(1) - 1, beta=beta), x, n_steps=512)
+        errors.append(abs(gamma[0, 0, 1].item() - np.log(2) / 4))
+    assert errors[1] < errors[0] / 10 and errors[1] < 1e-4
