@@ -22,6 +22,11 @@ one integral over s by a quadrature rule, the Hessian and the gradient taken at 
 n_steps points. (The paper's diagonal, d_i int int dF/dx_i + d_i^2 int int alpha beta
 d2F/dx_i^2, equals this one: integrate by parts in t.) A Hessian costs one backward pass per
 feature at every point (:meth:`iglib.forward.Score.hessians`).
+
+A ReLU network is piecewise linear: its Hessian is zero between kinks, and its interactions sit
+where the path crosses a kink (a Dirac delta that no node sees), so autograd gives Gamma_ij = 0
+for i != j. Explain a smooth version instead (ReLU -> SoftPlus_beta, as Janizek et al. do; the
+pair terms converge as beta grows, with more n_steps for a sharper beta), see notebook 14.
 """
 from __future__ import annotations
 
@@ -82,3 +87,18 @@ def integrated_hessians(
     if not return_convergence_delta:
         return interactions
     return interactions, interactions.reshape(n, -1).sum(1) - change
+
+
+def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[int, int, float]]:
+    """The pairs i < j of one example's interaction matrix Gamma [D, D], strongest first:
+    (i, j, Gamma_ij), sorted by |Gamma_ij| (ties: the first pair in row-major order first);
+    the ``k`` strongest, or all D (D - 1) / 2 pairs with ``k=None``."""
+    gamma = torch.as_tensor(interactions)
+    if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
+        raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+        raise ValueError(f"k must be a non-negative int or None, got {k!r}")
+    i, j = torch.triu_indices(len(gamma), len(gamma), offset=1)
+    values = gamma[i, j]
+    order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))
+    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[:k]]

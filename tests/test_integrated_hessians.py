@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from iglib import integrated_gradients
-from iglib.integrated_hessians import integrated_hessians
+from iglib.integrated_hessians import integrated_hessians, top_interactions
 
 D = torch.float64
 
@@ -121,3 +121,39 @@ def test_bad_arguments_are_named(kwargs, error, match):
     arguments.update(kwargs)
     with pytest.raises(error, match=match):
         integrated_hessians(mlp(), **arguments)
+
+
+def test_top_interactions_orders_the_pairs_by_size():
+    gamma = torch.tensor([[9.0, -3.0, 1.0], [-3.0, 7.0, 2.0], [1.0, 2.0, 5.0]])
+    assert top_interactions(gamma) == [(0, 1, -3.0), (1, 2, 2.0), (0, 2, 1.0)]     # the diagonal is not a pair
+    assert top_interactions(gamma, 1) == [(0, 1, -3.0)] and top_interactions(gamma, 0) == []
+    tied = torch.tensor([[0.0, 1.0, -1.0], [1.0, 0.0, 1.0], [-1.0, 1.0, 0.0]])
+    assert [p[:2] for p in top_interactions(tied)] == [(0, 1), (0, 2), (1, 2)]    # ties: row-major order
+    gamma = integrated_hessians(Product().eval(), torch.tensor([[3.0, -2.0, 5.0]], dtype=D), n_steps=32)[0]
+    i, j, value = top_interactions(gamma, 1)[0]
+    assert (i, j) == (0, 1) and value == pytest.approx(-1.5, rel=1e-9)
+
+
+@pytest.mark.parametrize("gamma, k, match", [
+    (torch.zeros(2, 3, 3), None, r"square matrix \[D, D\], got shape \(2, 3, 3\)"),
+    (torch.zeros(3, 2), None, r"got shape \(3, 2\)"),
+    (torch.zeros(3, 3), -1, "k must be a non-negative int or None, got -1"),
+    (torch.zeros(3, 3), 1.5, "got 1.5"),
+])
+def test_top_interactions_refuses_bad_arguments(gamma, k, match):
+    with pytest.raises(ValueError, match=match):
+        top_interactions(gamma, k)
+
+
+def test_relu_interactions_sit_on_the_kink_and_softplus_recovers_them():
+    # AND = ReLU(x1 + x2 - 1) at (1, 1) from 0: the path crosses the kink at t = 1/2, where
+    # d2F/dx1dx2 = delta(2t - 1), so Gamma_12 = int t (-ln t) delta(2t - 1) dt = ln(2) / 4.
+    # Autograd evaluates the Hessian between kinks: zero. SoftPlus_beta converges to ln(2) / 4.
+    x = torch.ones(1, 2, dtype=D)
+    relu = integrated_hessians(lambda v: torch.relu(v.sum(1) - 1), x, n_steps=64)
+    assert relu[0, 0, 1] == 0 and relu[0, 1, 0] == 0
+    errors = []
+    for beta in (10.0, 100.0):
+        gamma = integrated_hessians(lambda v: torch.nn.functional.softplus(v.sum(1) - 1, beta=beta), x, n_steps=512)
+        errors.append(abs(gamma[0, 0, 1].item() - np.log(2) / 4))
+    assert errors[1] < errors[0] / 10 and errors[1] < 1e-4
