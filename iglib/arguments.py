@@ -52,13 +52,16 @@ def check_count(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def check_number(value: Any, name: str, positive: bool = False, expected: str = "") -> float:
-    """A finite real number, >= 0 (or > 0 with ``positive``): tolerances, widths, penalties."""
+def check_number(value: Any, name: str, positive: bool = False, expected: str = "",
+                 at_most: float | None = None) -> float:
+    """A finite real number, >= 0 (or > 0 with ``positive``) and <= ``at_most`` when given:
+    tolerances, widths, penalties, shares."""
     bound = "> 0" if positive else ">= 0"
-    what = expected or f"a finite number {bound}"
+    what = expected or f"a finite number {bound}" + (f" and <= {at_most}" if at_most is not None else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {what}, got {quote(value)}")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+    if (not math.isfinite(value) or value < 0 or (positive and value == 0)
+            or (at_most is not None and value > at_most)):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return float(value)
 

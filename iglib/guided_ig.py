@@ -58,13 +58,8 @@ def guided_integrated_gradients(
     """
     F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
     n_steps = check_count(n_steps, "n_steps")
-    fraction = check_number(fraction, "fraction", expected="a number in [0, 1]")
-    if fraction > 1:
-        raise ValueError(f"fraction must be a number in [0, 1] (the share of features moved first), got {fraction!r}")
-    max_dist = check_number(max_dist, "max_dist", expected="a number in [0, 1]")
-    if max_dist > 1:
-        raise ValueError(f"max_dist must be a number in [0, 1] (alpha's distance from the straight line), "
-                         f"got {max_dist!r}")
+    fraction = check_number(fraction, "fraction", at_most=1, expected="a number in [0, 1]")     # share moved first
+    max_dist = check_number(max_dist, "max_dist", at_most=1, expected="a number in [0, 1]")     # alpha from the line
 
     n = len(x)
     end, start = x.reshape(n, -1).double(), x_base.reshape(n, -1).double()   # [N, D], in float64
