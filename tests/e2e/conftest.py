@@ -68,8 +68,11 @@ def _free_port() -> int:
 
 
 def _lab_settings(settings: Path) -> None:
-    """User settings for this server only: every cell in the DOM (no virtual scrolling), no news."""
+    """User settings for this server only: every cell in the DOM (no virtual scrolling), no news, and
+    no autosave (an autosave racing the test's own save makes JupyterLab ask "File Changed: overwrite?"
+    and leaves the save waiting for an answer)."""
     files = {
+        "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
         "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
         "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false", "checkForUpdates": False},
     }

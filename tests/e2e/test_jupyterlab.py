@@ -176,6 +176,22 @@ def controls(view) -> list:
            [("dropdown", s) for s in view.locator("select").all()]
 
 
+def save(page, name: str) -> None:
+    """File > Save, as a reader would; wait until the tab is no longer dirty. The command's promise is
+    not awaited: if JupyterLab opens a dialog (a conflict with the file on disk), that promise waits for
+    an answer forever, and the test fails here with the dialog's text instead."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.evaluate("() => { window.jupyterapp.commands.execute('docmanager:save'); }")
+    try:
+        page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')",
+                               timeout=60_000)
+    except PlaywrightTimeout:
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        pytest.fail(f"{name}: not saved within 60 s" + (f"; JupyterLab asks: {dialogs}" if dialogs else ""),
+                    pytrace=False)
+
+
 @pytest.mark.parametrize("path", WIDGET_NOTEBOOKS, ids=[p.stem for p in WIDGET_NOTEBOOKS])
 def test_widgets_respond_in_jupyterlab(path, browser, lab, screenshots):
     n_code = sum(cell.cell_type == "code" for cell in nbformat.read(path, as_version=4).cells)
@@ -218,8 +234,7 @@ def test_widgets_respond_in_jupyterlab(path, browser, lab, screenshots):
                 print(f"  widget {k}: {what}: redrawn in {time.monotonic() - moving:.1f} s")
                 before = after
 
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.jp-mod-current.jp-mod-dirty')")
+        save(page, path.name)
         saved = nbformat.read(lab.root / path.name, as_version=4)
         code = [cell for cell in saved.cells if cell.cell_type == "code"]
         assert all(cell.execution_count for cell in code), f"{path.name}: not every cell ran"
