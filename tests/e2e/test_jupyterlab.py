@@ -177,7 +177,7 @@ def controls(view) -> list:
 
 
 def save(page, name: str) -> None:
-    """File > Save, as a reader would; wait until the tab is no longer dirty. The command's promise is
+    """JupyterLab's Save command (File > Save); wait until the tab is no longer dirty. The command's promise is
     not awaited: if JupyterLab opens a dialog (a conflict with the file on disk), that promise waits for
     an answer forever, and the test fails here with the dialog's text instead."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
