@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test setup figures benchmark clean slides book
+.PHONY: lab test test-cpu setup figures benchmark clean slides book
 
 # Everything that needs the network happens here (the package index, and npm for the JavaScript of
 # lecture mode and the book when npm is installed); after it, tests, notebooks, slides and book run offline.
@@ -33,8 +33,22 @@ endef
 lab: setup
 	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
+# Two pytest-xdist workers (TEST_WORKERS=1 for one); a notebook's cells go together to one (tests/nbcompare.py).
+TEST_WORKERS ?= 2
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+
+# The notebooks under nbval with another CPU's kernels: CPU=default (scalar), avx2 or avx512, set for torch's
+# own kernels (ATEN_CPU_CAPABILITY), oneDNN's convolutions and MKL's BLAS; NOTEBOOKS= a subset.
+# A printed number that depends on the vector unit fails here, on the machine that printed it.
+CPU       ?= default
+NOTEBOOKS ?= notebooks
+CPU_ENV_default := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_ENABLE_INSTRUCTIONS=SSE4_2
+CPU_ENV_avx2    := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2
+CPU_ENV_avx512  := ATEN_CPU_CAPABILITY=avx512 ONEDNN_MAX_CPU_ISA=AVX512_CORE MKL_ENABLE_INSTRUCTIONS=AVX512
+test-cpu: setup
+	@test -n "$(CPU_ENV_$(CPU))" || { echo "CPU must be default, avx2 or avx512, not '$(CPU)'"; exit 2; }
+	$(CPU_ENV_$(CPU)) $(BIN)/python -m pytest -n $(TEST_WORKERS) -p no:cacheprovider $(NOTEBOOKS)
 
 # Re-run every notebook headless in place (IGLIB_MODE=fast|full), rewriting figures/ and outputs.
 figures: setup

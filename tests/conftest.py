@@ -1,14 +1,8 @@
 """Fixtures shared by the tests: float64 as the default dtype where exactness is checked."""
 from __future__ import annotations
 
-import os
-
 import pytest
 import torch
-
-# The kernels nbval starts inherit this: no tqdm bars, whose text changes every run, in the
-# outputs compared with the committed ones (iglib.progress).
-os.environ.setdefault("IGLIB_PROGRESS", "0")
 
 
 def _default_float64():

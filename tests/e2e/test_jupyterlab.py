@@ -4,8 +4,10 @@ For each notebook that displays a widget (found by its content, not a list): ope
 JupyterLab, clear the outputs and run all cells from the menus, then move every slider and
 dropdown of every slider figure and check that the figure below it (image or text) is redrawn.
 No error output may appear anywhere: not in the page (tracebacks, in cells or in a widget's
-output) and not in the notebook saved from the browser. A screenshot per notebook goes to
-build/e2e-screenshots/.
+output) and not in the notebook saved from the browser. Then every cell's outputs in the saved
+notebook are compared with the committed ones as nbval compares them (tests/nbcompare.py): this run
+is the notebook's nbval check, so nbval does not compute it a second time. A screenshot per notebook
+goes to build/e2e-screenshots/.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
+
+from nbcompare import compare_notebook
 
 from .conftest import NOTEBOOKS
 
@@ -240,6 +244,9 @@ def test_widgets_respond_in_jupyterlab(path, browser, lab, screenshots):
         assert all(cell.execution_count for cell in code), f"{path.name}: not every cell ran"
         errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"{path.name}: error outputs in the saved notebook: {[e.ename for e in errors]}"
+        differs = compare_notebook(nbformat.read(path, as_version=4), saved)
+        assert not differs, (f"{path.name}: outputs differ from the committed notebook (compared as nbval "
+                             "compares them):\n" + "\n".join(differs))
         assert not crashes, f"{path.name}: JavaScript errors in the page: {crashes}"
     finally:
         try:
