@@ -233,7 +233,8 @@ def saved():
 def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     assert tr.FAST_CHECKPOINT.stat().st_size < 20e6
     assert tr.checkpoint_problems(saved) == []
-    assert saved["config"] == asdict(tr.TrainConfig.for_mode("fast"))  # written by `--mode fast`
+    # written by `--mode fast`, before the fields that default to how it trained (strip_punctuation, ...)
+    assert tr.TrainConfig(**saved["config"]) == tr.TrainConfig.for_mode("fast")
     assert saved["data_sha256"] == tr.data_files_sha256(tr.TrainConfig.for_mode("fast"))
     assert len(saved["losses"]) == saved["config"]["max_steps"]
     assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *tr.TEST_SETS}
@@ -249,3 +250,51 @@ def test_checkpoint_first_training_steps_are_reproduced(saved, corpus_split):
     assert (len(pieces[0]), len(pieces[1])) == (config.source_pieces, config.target_pieces)
     rerun = tr.train(replace(config, max_steps=FIRST_STEPS), corpus_split, device="cpu", pieces=pieces)
     assert rerun.losses == pytest.approx(saved["losses"][:FIRST_STEPS], abs=1e-4)
+
+
+RESUMABLE = replace(TINY, dropout=0.1, strip_punctuation=0.5, schedule="linear", lr_floor=0.1, ema=0.9, max_steps=40,
+                    epochs=100)
+
+
+def _punctuated_split() -> tr.Split:
+    """The toy task with punctuation on the English side (what strip_punctuation removes)."""
+    toy = _toy_split()
+    return tr.Split([(en + (" ." if k % 2 else " ?"), de) for k, (en, de) in enumerate(toy.train)],
+                    toy.heldout_sources, toy.heldout_references)
+
+
+def test_a_run_in_two_sittings_equals_one_run(tmp_path):
+    """N + N updates in two sittings (model, optimizer, moving average, epoch position, random states
+    carried in the state file) give the losses and weights of 2N updates in one."""
+    pieces = tr.learn_pieces(_punctuated_split(), RESUMABLE)
+    once = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces)
+    state = tmp_path / "run.state"
+    first = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, state=state, sitting_steps=13)
+    assert len(first.losses) == 13 and state.exists()
+    second = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=state, state_every=7)
+    assert len(second.losses) == RESUMABLE.max_steps == len(once.losses)
+    assert second.losses[:13] == first.losses
+    assert second.losses == pytest.approx(once.losses, abs=1e-6)
+    for name, value in once.model.state_dict().items():
+        torch.testing.assert_close(second.model.state_dict()[name], value, atol=1e-6, rtol=1e-5)
+    with pytest.raises(ValueError, match="another config .*'lr'"):
+        tr.train(replace(RESUMABLE, lr=1e-3), _punctuated_split(), device="cpu", state=state)
+
+
+def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():
+    assert tr.learning_rate(RESUMABLE.warmup, RESUMABLE) == pytest.approx(RESUMABLE.lr)
+    assert tr.learning_rate(RESUMABLE.max_steps, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
+    assert tr.learning_rate(RESUMABLE.max_steps + 50, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
+    with pytest.raises(ValueError, match="max_steps"):
+        tr.learning_rate(5, replace(RESUMABLE, max_steps=None))
+    with pytest.raises(ValueError, match="'rsqrt' or 'linear'"):
+        tr.learning_rate(5, replace(RESUMABLE, schedule="cosine"))
+
+
+def test_punctuation_stripping_and_config_fields():
+    assert tr.strip_punctuation("Good morning, ladies and gentlemen.") == "Good morning ladies and gentlemen"
+    assert tr.strip_punctuation("I'm here!") == "I'm here"
+    config = tr.with_fields(tr.TrainConfig(), ["strip_punctuation=0.3", "corpora=tatoeba europarl", "max_pieces=80"])
+    assert (config.strip_punctuation, config.corpora, config.max_pieces) == (0.3, "tatoeba europarl", 80)
+    with pytest.raises(ValueError, match="TrainConfig field"):
+        tr.with_fields(tr.TrainConfig(), ["strip=0.3"])

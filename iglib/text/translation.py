@@ -28,9 +28,13 @@ sha256 of every data file read; ``--minutes`` stops on time, and the checkpoint'
 records the step count reached, which rebuilds it step for step):
 
     python -m iglib.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
+        [--set FIELD=VALUE ...] [--state RUN.state [--state-every 500] [--sitting-minutes 100]]
 
 ``fast`` is the model for a CPU (about an hour on two cores), ``full`` the larger one for a GPU,
-same code.
+same code. ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
+A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
+update, position in the epoch, random states): the same command continues it, and N + N updates in
+two sittings equal 2N in one.
 """
 from __future__ import annotations
 
@@ -160,8 +164,13 @@ class TrainConfig:
     heldout: int = 1000  # Tatoeba English sentences held out (with all their German translations)
     corpora: str = "tatoeba europarl newstest"  # keys of CORPORA, space-separated
     seed: int = 0
-    max_steps: int | None = None  # stop after this many updates
+    max_steps: int | None = None  # stop after this many updates (the planned last update of a linear schedule)
     max_minutes: float | None = None  # or after this much wall-clock time
+    # LATER_FIELDS: added after the committed fast checkpoint; their defaults are how it was trained.
+    strip_punctuation: float = 0.0  # share of English sources trained without punctuation, drawn each epoch
+    schedule: str = "rsqrt"  # "rsqrt": warmup then ~ 1/sqrt(step); "linear": warmup then down to lr_floor * lr
+    lr_floor: float = 0.05  # "linear": the learning rate at max_steps, as a share of lr
+    ema: float = 0.0  # decay of an exponential moving average of the weights, the weights kept (0: none)
 
     @classmethod
     def for_mode(cls, mode: str) -> TrainConfig:
@@ -175,6 +184,8 @@ class TrainConfig:
                        corpora="tatoeba europarl newstest multi30k")
         raise ValueError(f"mode must be 'fast' or 'full', got {mode!r}")
 
+
+LATER_FIELDS = {"strip_punctuation", "schedule", "lr_floor", "ema"}  # a checkpoint may lack them (their defaults)
 
 # ------------------------------------------------------------------------------------- data
 def read_lines(name: str) -> list[str]:
@@ -375,13 +386,15 @@ def learn_pieces(split_: Split, config: TrainConfig) -> tuple[Subwords, Subwords
             Subwords.learn((de for _, de in split_.train), config.target_pieces))
 
 
-def encode_pairs(split_: Split, source: Subwords, target: Subwords, max_pieces: int) -> list[tuple[list[int], list[int]]]:
-    """(source ids, <bos> target ids <eos>) of every training pair with 1..max_pieces pieces a side."""
+def encode_pairs(split_: Split, source: Subwords, target: Subwords, max_pieces: int,
+                 stripped: bool = False) -> list[tuple[list[int], list[int]]]:
+    """(source ids, <bos> target ids <eos>) of every training pair with 1..max_pieces pieces a side;
+    with ``stripped``, a third entry: the source ids of the English without punctuation."""
     out = []
     for en, de in split_.train:
         s, t = source.encode(en), target.encode(de)
         if 0 < len(s) <= max_pieces and 0 < len(t) <= max_pieces:
-            out.append((s, [Vocab.bos] + t + [Vocab.eos]))
+            out.append((s, [Vocab.bos] + t + [Vocab.eos]) + ((source.encode(strip_punctuation(en)) or s,) if stripped else ()))
     return out
 
 
@@ -415,8 +428,27 @@ def _pad(rows: list[list[int]]) -> Tensor:
 
 
 def learning_rate(step: int, config: TrainConfig) -> float:
-    """lr * min(step / warmup, sqrt(warmup / step)) (step counts from 1)."""
-    return config.lr * min(step / config.warmup, math.sqrt(config.warmup / step))
+    """``rsqrt``: lr * min(step / warmup, sqrt(warmup / step)); ``linear``: lr * step / warmup, then a
+    straight line from lr at warmup to lr_floor * lr at max_steps (step counts from 1)."""
+    if config.schedule == "rsqrt":
+        return config.lr * min(step / config.warmup, math.sqrt(config.warmup / step))
+    if config.schedule == "linear":
+        if config.max_steps is None or config.max_steps <= config.warmup:
+            raise ValueError(f"schedule 'linear' decays to its floor at max_steps, which must exceed warmup "
+                             f"({config.warmup}); got max_steps={config.max_steps}")
+        if step <= config.warmup:
+            return config.lr * step / config.warmup
+        done = min(1.0, (step - config.warmup) / (config.max_steps - config.warmup))
+        return config.lr * (1 - (1 - config.lr_floor) * done)
+    raise ValueError(f"config.schedule must be 'rsqrt' or 'linear', got {config.schedule!r}")
+
+
+PUNCTUATION = re.compile(r"[^\w\s']+")
+
+
+def strip_punctuation(english: str) -> str:
+    """The sentence without punctuation (apostrophes kept): "Good morning, ladies." -> "Good morning ladies"."""
+    return " ".join(PUNCTUATION.sub(" ", english).split())
 
 
 def _smoothed_loss(logp: Tensor, target: Tensor, smoothing: float) -> Tensor:
@@ -429,37 +461,75 @@ def _smoothed_loss(logp: Tensor, target: Tensor, smoothing: float) -> Tensor:
 
 def train(config: TrainConfig, split_: Split | None = None, device: torch.device | str | None = None,
           on_log: Callable[[int, float, float], None] | None = None, log_every: int = 100,
-          pieces: tuple[Subwords, Subwords] | None = None) -> Trained:
+          pieces: tuple[Subwords, Subwords] | None = None, state: str | Path | None = None,
+          state_every: int | None = None, sitting_minutes: float | None = None,
+          sitting_steps: int | None = None) -> Trained:
     """Train a :class:`Translator` with Adam on label-smoothed cross-entropy, seeded by ``config.seed``.
 
     Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``); without ``pieces``
     learns the piece models from its training pairs. Stops after ``config.epochs``, ``max_steps``
     updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss, seconds)`` is called
     every ``log_every`` updates. Held-out scores are not computed here (:func:`evaluate`).
+
+    A run can go on in another sitting: with ``state``, the run's whole state (model, optimizer, moving
+    average, update count, epoch and position in it, random states, losses, piece models) is written
+    there every ``state_every`` updates and when the sitting ends, after ``sitting_minutes`` or
+    ``sitting_steps`` updates (these end the sitting, not the run: the config, and so the schedule, is
+    unchanged). If ``state`` exists, training continues from it, and ends where one sitting would have.
     """
     split_ = split_ if split_ is not None else split(config)
     device = torch.device(device) if device is not None else settings.device()
+    saved = _load_state(state, config) if state is not None and Path(state).exists() else None
+    if saved is not None:
+        pieces = (Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True),
+                  Subwords(saved["target_pieces"].numpy().tobytes()))
     source, target = pieces if pieces is not None else learn_pieces(split_, config)
-    pairs = encode_pairs(split_, source, target, config.max_pieces)
+    pairs = encode_pairs(split_, source, target, config.max_pieces, stripped=config.strip_punctuation > 0)
     torch.manual_seed(config.seed)
     model = Translator(len(source), len(target), config.d_model, config.n_heads, config.encoder_layers,
                        config.decoder_layers, config.d_ff, config.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.9, 0.98), eps=1e-9)
+    average = {k: v.detach().clone() for k, v in model.state_dict().items()} if config.ema > 0 else None
     generator = torch.Generator().manual_seed(config.seed)
     losses: list[float] = []
+    first_epoch, skip, seconds_before = 0, 0, 0.0
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        average = saved["average"]
+        generator.set_state(saved["epoch_generator"])
+        torch.set_rng_state(saved["rng"])
+        losses, first_epoch, skip, seconds_before = saved["losses"], saved["epoch"], saved["batch"], saved["seconds"]
     start = time.perf_counter()
+    sitting_start = len(losses)
 
     def out_of_budget() -> bool:
         return ((config.max_steps is not None and len(losses) >= config.max_steps)
                 or (config.max_minutes is not None and time.perf_counter() - start > 60 * config.max_minutes))
 
+    def sitting_over() -> bool:
+        return ((sitting_steps is not None and len(losses) - sitting_start >= sitting_steps)
+                or (sitting_minutes is not None and time.perf_counter() - start > 60 * sitting_minutes))
+
+    def write_state(epoch: int, batch: int, epoch_generator: Tensor) -> None:
+        _save_state(state, config, model, optimizer, average, epoch, batch, epoch_generator, losses,
+                    seconds_before + time.perf_counter() - start, source, target)
+
     model.train()
-    for _ in progress(range(config.epochs), desc="training", unit="epoch"):
-        for batch in batches(pairs, config.batch_pieces, generator):
-            if out_of_budget():
+    for epoch in progress(range(first_epoch, config.epochs), desc="training", unit="epoch"):
+        epoch_generator = generator.get_state()  # batches and stripped sources of this epoch follow from it
+        if config.strip_punctuation > 0:
+            stripped = (torch.rand(len(pairs), generator=generator) < config.strip_punctuation).tolist()
+            epoch_pairs = [(p[2] if strip else p[0], p[1]) for p, strip in zip(pairs, stripped)]
+        else:
+            epoch_pairs = pairs
+        for b, batch in enumerate(batches(epoch_pairs, config.batch_pieces, generator)):
+            if b < skip:
+                continue
+            if out_of_budget() or sitting_over():
                 break
-            src = _pad([pairs[k][0] for k in batch]).to(device)
-            tgt = _pad([pairs[k][1] for k in batch]).to(device)
+            src = _pad([epoch_pairs[k][0] for k in batch]).to(device)
+            tgt = _pad([epoch_pairs[k][1] for k in batch]).to(device)
             logp = model(src, tgt[:, :-1])
             loss = _smoothed_loss(logp, tgt[:, 1:], config.label_smoothing)
             for group in optimizer.param_groups:
@@ -468,15 +538,65 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
+            if average is not None:
+                exponential_moving_average(average, model, config.ema)
             if on_log is not None and len(losses) % log_every == 0:
-                on_log(len(losses), sum(losses[-log_every:]) / log_every, time.perf_counter() - start)
-        if out_of_budget():
-            break
-    seconds = time.perf_counter() - start
+                on_log(len(losses), sum(losses[-log_every:]) / log_every, seconds_before + time.perf_counter() - start)
+            if state is not None and state_every and len(losses) % state_every == 0:
+                write_state(epoch, b + 1, epoch_generator)
+        else:
+            skip = 0
+            continue
+        if state is not None:  # the sitting (or the run) ended inside this epoch, before batch b
+            write_state(epoch, b, epoch_generator)
+        break
+    else:
+        if state is not None:
+            write_state(config.epochs, 0, generator.get_state())
+    seconds = seconds_before + time.perf_counter() - start
+    if average is not None:
+        model.load_state_dict(average)
     model.eval()
     if config.max_minutes is not None:  # record the step count reached: it rebuilds the run step for step
         config = replace(config, max_steps=len(losses), max_minutes=None)
     return Trained(model, source, target, config, losses, {}, data_files_sha256(config), seconds)
+
+
+def exponential_moving_average(average: dict[str, Tensor], model: nn.Module, decay: float) -> None:
+    """average <- decay * average + (1 - decay) * weights, for every floating-point tensor of the model."""
+    with torch.no_grad():
+        for name, value in model.state_dict().items():
+            if value.is_floating_point():
+                average[name].mul_(decay).add_(value, alpha=1 - decay)
+            else:
+                average[name].copy_(value)
+
+
+def _save_state(path: str | Path, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
+                average: dict[str, Tensor] | None, epoch: int, batch: int, epoch_generator: Tensor,
+                losses: list[float], seconds: float, source: Subwords, target: Subwords) -> None:
+    """A resumable training state (written to a temporary file, then renamed: never half a state)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    torch.save({"config": asdict(config), "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "average": average, "epoch": epoch, "batch": batch, "epoch_generator": epoch_generator,
+                "rng": torch.get_rng_state(), "losses": list(losses), "seconds": seconds,
+                "source_pieces": torch.frombuffer(bytearray(source.model), dtype=torch.uint8),
+                "target_pieces": torch.frombuffer(bytearray(target.model), dtype=torch.uint8)}, partial)
+    partial.replace(path)
+
+
+def _load_state(path: str | Path, config: TrainConfig) -> dict:
+    """The state :func:`_save_state` wrote, refused when it belongs to a run of another config."""
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    ours = {k: v for k, v in asdict(config).items() if k != "max_minutes"}
+    theirs = {k: v for k, v in saved["config"].items() if k != "max_minutes"}
+    if ours != theirs:
+        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        raise ValueError(f"state={str(path)!r} is a run of another config (differs in {differ}); "
+                         "resume with the config that started it, or start a new state file")
+    return saved
 
 
 # ------------------------------------------------------------------------------------ attribution
@@ -680,8 +800,9 @@ def checkpoint_problems(saved: dict) -> list[str]:
     """What differs between a saved checkpoint and the current code and data (empty if nothing)."""
     problems = []
     names = {f.name for f in fields(TrainConfig)}
-    if set(saved.get("config", {})) != names:
-        problems.append(f"config fields {sorted(saved.get('config', {}))} != TrainConfig's {sorted(names)}")
+    if not names - LATER_FIELDS <= set(saved.get("config", {})) <= names:
+        problems.append(f"config fields {sorted(saved.get('config', {}))} != TrainConfig's {sorted(names)}"
+                        f" (of which {sorted(LATER_FIELDS)} may be missing)")
         return problems
     if saved.get("data_sha256") != data_files_sha256(TrainConfig(**saved["config"])):
         problems.append("it was trained on data files with other sha256 than iglib.data records")
@@ -701,6 +822,19 @@ def load_or_train(mode: str | None = None, path: str | Path = FAST_CHECKPOINT,
     return trained, "trained"
 
 
+def with_fields(config: TrainConfig, assignments: Sequence[str]) -> TrainConfig:
+    """``config`` with fields set from "name=value" strings, each value parsed as its field's type."""
+    types = {f.name: f.type for f in fields(TrainConfig)}
+    changes = {}
+    for assignment in assignments:
+        name, sep, value = assignment.partition("=")
+        if not sep or name not in types:
+            raise ValueError(f"--set takes FIELD=VALUE with a TrainConfig field ({', '.join(types)}); got {assignment!r}")
+        kind = types[name].split("|")[0].strip()
+        changes[name] = {"int": int, "float": float, "str": str}[kind](value)
+    return replace(config, **changes)
+
+
 def parameter_count(model: nn.Module) -> int:
     """The number of trained numbers of ``model``."""
     return sum(p.numel() for p in model.parameters())
@@ -715,6 +849,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=None, help="stop training after this much time")
     parser.add_argument("--steps", type=int, default=None, help="stop training after this many updates")
     parser.add_argument("--eval-limit", type=int, default=None, help="score only the first N sentences per set")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="change one TrainConfig field, e.g. --set strip_punctuation=0.3 (repeatable)")
+    parser.add_argument("--state", default=None, help="resumable training state: continued if it exists, else written")
+    parser.add_argument("--state-every", type=int, default=500, help="write --state every this many updates")
+    parser.add_argument("--sitting-minutes", type=float, default=None,
+                        help="end this sitting after this much time (with --state; the run goes on later)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -723,6 +863,9 @@ def main(argv: list[str] | None = None) -> None:
         config = replace(config, max_minutes=args.minutes)
     if args.steps is not None:
         config = replace(config, max_steps=args.steps)
+    config = with_fields(config, args.set)
+    if args.sitting_minutes is not None and args.state is None:
+        parser.error("--sitting-minutes needs --state (where the run goes on from)")
     t0 = time.perf_counter()
     split_ = split(config)
     source, target = learn_pieces(split_, config)
@@ -733,7 +876,12 @@ def main(argv: list[str] | None = None) -> None:
           f"English sentences; pieces: {len(source)} English, {len(target)} German "
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
     trained = train(config, split_, pieces=(source, target), on_log=lambda step, loss, s: print(
-        f"step {step}: loss {loss:.4f} ({s:.0f} s)", flush=True))
+        f"step {step}: loss {loss:.4f} lr {learning_rate(step, config):.2e} ({s:.0f} s)", flush=True),
+        state=args.state, state_every=args.state_every, sitting_minutes=args.sitting_minutes)
+    planned = config.max_steps if config.max_steps is not None else float("inf")
+    if args.state is not None and len(trained.losses) < planned and args.sitting_minutes is not None:
+        print(f"sitting over after update {len(trained.losses)}: go on with the same command ({args.state})", flush=True)
+        return
     print(f"trained {len(trained.losses)} updates in {trained.seconds:.0f} s ({torch.get_num_threads()} threads), "
           f"{parameter_count(trained.model)} parameters", flush=True)
     path = save(trained, args.out)
