@@ -212,9 +212,10 @@ def pytest_xdist_make_scheduler(config, log):
     return NotebookScheduling(config, log)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """nbval leaves the notebooks the browser test compares (when it can run here)."""
+    """nbval leaves the notebooks the browser test compares (when it can run here). Last, after -k, -m
+    and --deselect: a notebook whose browser test is deselected stays with nbval."""
     from nbval.plugin import IPyNbCell
 
     in_browser = _browser_notebooks(items)
