@@ -481,8 +481,7 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
     device = torch.device(device) if device is not None else settings.device()
     saved = _load_state(state, config) if state is not None and Path(state).exists() else None
     if saved is not None:
-        pieces = (Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True),
-                  Subwords(saved["target_pieces"].numpy().tobytes()))
+        pieces = stored_pieces(saved)
     source, target = pieces if pieces is not None else learn_pieces(split_, config)
     pairs = encode_pairs(split_, source, target, config.max_pieces, stripped=config.strip_punctuation > 0)
     torch.manual_seed(config.seed)
@@ -585,6 +584,12 @@ def _save_state(path: str | Path, config: TrainConfig, model: nn.Module, optimiz
                 "source_pieces": torch.frombuffer(bytearray(source.model), dtype=torch.uint8),
                 "target_pieces": torch.frombuffer(bytearray(target.model), dtype=torch.uint8)}, partial)
     partial.replace(path)
+
+
+def stored_pieces(saved: dict) -> tuple[Subwords, Subwords]:
+    """The English and German piece models stored in a checkpoint or a training state."""
+    return (Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True),
+            Subwords(saved["target_pieces"].numpy().tobytes()))
 
 
 def _load_state(path: str | Path, config: TrainConfig) -> dict:
@@ -786,8 +791,7 @@ def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None =
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
     config = TrainConfig(**saved["config"])
-    source = Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True)
-    target = Subwords(saved["target_pieces"].numpy().tobytes())
+    source, target = stored_pieces(saved)
     model = Translator(len(source), len(target), config.d_model, config.n_heads, config.encoder_layers,
                        config.decoder_layers, config.d_ff, config.dropout)
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in saved["state_dict"].items()})
@@ -868,7 +872,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--sitting-minutes needs --state (where the run goes on from)")
     t0 = time.perf_counter()
     split_ = split(config)
-    source, target = learn_pieces(split_, config)
+    resuming = args.state is not None and Path(args.state).exists()
+    source, target = stored_pieces(_load_state(args.state, config)) if resuming else learn_pieces(split_, config)
+    if resuming:
+        print(f"continuing the run in {args.state} (its piece models)", flush=True)
     pairs = encode_pairs(split_, source, target, config.max_pieces)
     print(f"data: {len(split_.train)} training pairs {split_.sizes}, {split_.excluded} excluded (NEVER_TRAINED), "
           f"{len(pairs)} with at most {config.max_pieces} pieces a side "
