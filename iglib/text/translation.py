@@ -39,6 +39,7 @@ two sittings equal 2N in one.
 from __future__ import annotations
 
 import argparse
+import copy
 import gzip
 import math
 import re
@@ -463,7 +464,8 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
           on_log: Callable[[int, float, float], None] | None = None, log_every: int = 100,
           pieces: tuple[Subwords, Subwords] | None = None, state: str | Path | None = None,
           state_every: int | None = None, sitting_minutes: float | None = None,
-          sitting_steps: int | None = None) -> Trained:
+          sitting_steps: int | None = None, snapshots: str | Path | None = None,
+          snapshot_every: int = 500) -> Trained:
     """Train a :class:`Translator` with Adam on label-smoothed cross-entropy, seeded by ``config.seed``.
 
     Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``); without ``pieces``
@@ -476,6 +478,8 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
     there every ``state_every`` updates and when the sitting ends, after ``sitting_minutes`` or
     ``sitting_steps`` updates (these end the sitting, not the run: the config, and so the schedule, is
     unchanged). If ``state`` exists, training continues from it, and ends where one sitting would have.
+    With ``snapshots`` (a folder), the kept weights (the moving average, if any) are written there in fp16
+    every ``snapshot_every`` updates, as ``step_00500.pt`` etc. (:func:`load_snapshot`): the run's history.
     """
     split_ = split_ if split_ is not None else split(config)
     device = torch.device(device) if device is not None else settings.device()
@@ -543,6 +547,8 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
                 on_log(len(losses), sum(losses[-log_every:]) / log_every, seconds_before + time.perf_counter() - start)
             if state is not None and state_every and len(losses) % state_every == 0:
                 write_state(epoch, b + 1, epoch_generator)
+            if snapshots is not None and len(losses) % snapshot_every == 0:
+                _save_snapshot(Path(snapshots) / f"step_{len(losses):05d}.pt", average or model.state_dict())
         else:
             skip = 0
             continue
@@ -569,6 +575,20 @@ def exponential_moving_average(average: dict[str, Tensor], model: nn.Module, dec
                 average[name].mul_(decay).add_(value, alpha=1 - decay)
             else:
                 average[name].copy_(value)
+
+
+def _save_snapshot(path: Path, weights: dict[str, Tensor]) -> None:
+    """The weights of one moment of a run, floating-point tensors in fp16."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() if v.is_floating_point() else v for k, v in weights.items()}, path)
+
+
+def load_snapshot(trained: Trained, path: str | Path) -> Trained:
+    """``trained`` (the run's final checkpoint: its pieces and config) with the weights of a snapshot."""
+    weights = torch.load(path, map_location="cpu", weights_only=True)
+    model = copy.deepcopy(trained.model)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in weights.items()})
+    return replace(trained, model=model.eval())
 
 
 def _save_state(path: str | Path, config: TrainConfig, model: nn.Module, optimizer: torch.optim.Optimizer,
@@ -857,6 +877,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="change one TrainConfig field, e.g. --set strip_punctuation=0.3 (repeatable)")
     parser.add_argument("--state", default=None, help="resumable training state: continued if it exists, else written")
     parser.add_argument("--state-every", type=int, default=500, help="write --state every this many updates")
+    parser.add_argument("--snapshots", default=None, help="folder: keep the weights every --snapshot-every updates")
+    parser.add_argument("--snapshot-every", type=int, default=500, help="updates between snapshots")
     parser.add_argument("--sitting-minutes", type=float, default=None,
                         help="end this sitting after this much time (with --state; the run goes on later)")
     args = parser.parse_args(argv)
@@ -884,7 +906,8 @@ def main(argv: list[str] | None = None) -> None:
           f"({time.perf_counter() - t0:.0f} s)", flush=True)
     trained = train(config, split_, pieces=(source, target), on_log=lambda step, loss, s: print(
         f"step {step}: loss {loss:.4f} lr {learning_rate(step, config):.2e} ({s:.0f} s)", flush=True),
-        state=args.state, state_every=args.state_every, sitting_minutes=args.sitting_minutes)
+        state=args.state, state_every=args.state_every, sitting_minutes=args.sitting_minutes,
+        snapshots=args.snapshots, snapshot_every=args.snapshot_every)
     planned = config.max_steps if config.max_steps is not None else float("inf")
     if args.state is not None and len(trained.losses) < planned and args.sitting_minutes is not None:
         print(f"sitting over after update {len(trained.losses)}: go on with the same command ({args.state})", flush=True)
