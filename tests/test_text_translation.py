@@ -167,7 +167,9 @@ def test_a_checkpoint_of_other_data_is_refused(trained, tmp_path):
 
 
 def test_config_modes_and_learning_rate():
-    assert tr.TrainConfig.for_mode("fast") == tr.TrainConfig(max_steps=tr.FAST_STEPS)
+    fast = tr.TrainConfig.for_mode("fast")   # issue 26's recipe: no news, Europarl twice, 30% unpunctuated, ...
+    assert fast.corpora.split() == ["tatoeba", "europarl", "europarl"] and fast.max_pieces == 80
+    assert (fast.strip_punctuation, fast.schedule, fast.ema, fast.max_steps) == (0.3, "linear", 0.999, tr.FAST_STEPS)
     assert tr.TrainConfig.for_mode("full").max_steps is None
     assert tr.TrainConfig.for_mode("full").d_model > tr.TrainConfig().d_model
     with pytest.raises(ValueError, match="mode must be"):
@@ -241,14 +243,14 @@ def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     assert saved["scores"]["tatoeba"]["bleu"] > 20
 
 
-def test_checkpoint_first_training_steps_are_reproduced(saved, corpus_split):
+def test_checkpoint_first_training_steps_are_reproduced(saved):
     """The stored piece models, the data and the seed give the stored losses of the first updates
     (learning the pieces again takes minutes: test_text_subwords checks that it is deterministic)."""
     config = tr.TrainConfig(**saved["config"])
     pieces = (Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True),
               Subwords(saved["target_pieces"].numpy().tobytes()))
     assert (len(pieces[0]), len(pieces[1])) == (config.source_pieces, config.target_pieces)
-    rerun = tr.train(replace(config, max_steps=FIRST_STEPS), corpus_split, device="cpu", pieces=pieces)
+    rerun = tr.train(replace(config, max_steps=FIRST_STEPS), tr.split(config), device="cpu", pieces=pieces)
     assert rerun.losses == pytest.approx(saved["losses"][:FIRST_STEPS], abs=1e-4)
 
 
@@ -298,3 +300,54 @@ def test_punctuation_stripping_and_config_fields():
     assert (config.strip_punctuation, config.corpora, config.max_pieces) == (0.3, "tatoeba europarl", 80)
     with pytest.raises(ValueError, match="TrainConfig field"):
         tr.with_fields(tr.TrainConfig(), ["strip=0.3"])
+
+
+def test_repeats_finds_a_piece_three_times_in_a_row():
+    assert tr.repeats(["▁Morgen", "▁Morgen", "▁Morgen"]) and tr.repeats(["a", "b", "b", "b", "c"])
+    assert not tr.repeats(["a", "b", "b", "a", "a"]) and not tr.repeats([])
+    assert tr.repeats(["a", "a"], times=2) and not tr.repeats(["a", "b"], times=2)
+
+
+def test_loops_counts_the_looping_translations(trained, monkeypatch):
+    outputs = {"one": ["▁eins"], "two": ["▁zwei", "▁zwei", "▁zwei"], "red": ["▁rot", "▁rot"]}
+    monkeypatch.setattr(tr.Trained, "translate_pieces", lambda self, sentences: [outputs[s] for s in sentences])
+    assert tr.loops(trained, ["one", "two", "red", "two"]) == [1, 3]
+
+
+def test_cross_attention_rows_are_distributions_over_the_source_pieces(trained):
+    weights = tr.cross_attention(trained, "one red two", "eins rot zwei")
+    n_target, n_source = len(trained.target_pieces.pieces("eins rot zwei")), len(trained.source_pieces.pieces("one red two"))
+    assert weights.shape == (n_target, n_source)
+    assert torch.allclose(weights.sum(1), torch.ones(n_target)) and (weights >= 0).all()
+    assert trained.model.training is False  # restored (load() and train() return eval models)
+    again = tr.cross_attention(trained, "one red two", "eins rot zwei")
+    assert torch.equal(weights, again)  # the hook is gone: no weights pile up, same answer
+
+
+def test_align_references_reads_ig_attention_and_the_diagonal(trained):
+    from iglib.text.alignment import Reference, corpus_score
+
+    ref = Reference(("one", "red", "two"), ("eins", "rot", "zwei"), frozenset({(0, 0), (1, 1), (2, 2)}), frozenset(),
+                    "one red two", "eins rot zwei")
+    read = tr.align_references(trained, [ref], n_steps=20)
+    assert read.diagonal == [{(0, 0), (1, 1), (2, 2)}]
+    assert read.words[0].shape == (3, 3) and read.complete[0].all()
+    assert corpus_score(read.ig, [ref]).aer == 0.0  # word for word: the toy model draws on the same position
+    assert len(read.attention[0]) == 3 and all(0 <= i < 3 for i, _ in read.attention[0])
+
+
+def test_a_corpus_named_twice_is_trained_on_twice():
+    once = tr.split(replace(tr.TrainConfig(), corpora="europarl"))
+    twice = tr.split(replace(tr.TrainConfig(), corpora="europarl europarl"))
+    assert len(twice.train) == 2 * len(once.train) and twice.sizes == {"europarl": 2 * once.sizes["europarl"]}
+
+
+def test_snapshots_hold_the_kept_weights_along_the_run(tmp_path):
+    config = replace(TINY, max_steps=6, ema=0.5)
+    pieces = tr.learn_pieces(_toy_split(), config)
+    run = tr.train(config, _toy_split(), device="cpu", pieces=pieces, snapshots=tmp_path, snapshot_every=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_00003.pt", "step_00006.pt"]
+    last = tr.load_snapshot(run, tmp_path / "step_00006.pt")  # the moving average, in fp16
+    for name, value in run.model.state_dict().items():
+        assert torch.allclose(last.model.state_dict()[name], value, atol=1e-3), name
+    assert last.model is not run.model and not last.model.training

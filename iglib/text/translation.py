@@ -141,7 +141,7 @@ class Translator(nn.Module):
 
 
 # ----------------------------------------------------------------------------------- config
-FAST_STEPS = 2637  # the updates the committed fast checkpoint's 60-minute run reached (its log)
+FAST_STEPS = 7000  # the planned last update of the fast run (its linear schedule reaches its floor there)
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,12 @@ class TrainConfig:
 
     @classmethod
     def for_mode(cls, mode: str) -> TrainConfig:
-        """``fast``: the CPU model, as many updates as the committed checkpoint made (an hour on two shared
-        cores); ``full``: the larger model for a GPU."""
+        """``fast``: the CPU model and the recipe of the committed checkpoint (Tatoeba + Europarl twice, no
+        news; pairs up to 80 pieces; 30% of English sources unpunctuated; linear decay; moving average),
+        about two hours on two cores; ``full``: the larger model for a GPU."""
         if mode == "fast":
-            return cls(max_steps=FAST_STEPS)
+            return cls(max_pieces=80, corpora="tatoeba europarl europarl", strip_punctuation=0.3,
+                       schedule="linear", ema=0.999, max_steps=FAST_STEPS)
         if mode == "full":
             return cls(d_model=512, n_heads=8, encoder_layers=6, decoder_layers=6, d_ff=2048, source_pieces=16000,
                        target_pieces=16000, max_pieces=80, batch_pieces=16000, epochs=30, lr=7e-4, warmup=4000,
@@ -272,7 +274,7 @@ def split(config: TrainConfig) -> Split:
             pairs = [(en, de) for en, de in pairs if tuple(tokenize(en)) not in held_set]
         kept = [(en, de) for en, de in pairs if not never_trained(en)]
         excluded += len(pairs) - len(kept)
-        sizes[key] = len(kept)
+        sizes[key] = sizes.get(key, 0) + len(kept)  # a corpus named twice is trained on twice
         train += kept
     return Split(train, [groups[k][0][0] for k in held], [[de for _, de in groups[k]] for k in held], excluded, sizes)
 
@@ -745,6 +747,82 @@ def reference_matrix(trained: Trained, source_text: str, target_text: str, n_ste
     return att, word_matrix(att, tokenize(source_text), tokenize(target_text))
 
 
+def cross_attention(trained: Trained, source_text: str, target_text: str) -> Tensor:
+    """The decoder's attention on the source when it scores each piece of ``target_text`` under teacher
+    forcing: the last decoder layer's cross-attention weights, heads averaged, [target pieces, source
+    pieces] (each row sums to 1). The alignment attention-based explanations read off a Transformer."""
+    model = trained.model
+    source = trained.source_ids([source_text])
+    target = trained.target_vocab.encode(trained.target_pieces.pieces(target_text))
+    target_in = torch.tensor([[Vocab.bos] + target[:-1]], dtype=torch.long, device=trained.device)
+    attention = model.decoder.layers[-1].multihead_attn
+    weights: list[Tensor] = []
+
+    def keep_weights(module: nn.Module, args: tuple, kwargs: dict, output: tuple) -> None:
+        weights.append(module.forward(*args, **{**kwargs, "need_weights": True, "average_attn_weights": True})[1])
+
+    handle = attention.register_forward_hook(keep_weights, with_kwargs=True)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(source, target_in)
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return weights[0][0].cpu()
+
+
+@dataclass
+class Alignments:
+    """Hand-aligned pairs read three ways, as word links (i, j): the argmax of the IG matrix summed into
+    words, the argmax of the last decoder layer's cross-attention summed into words, and the diagonal."""
+
+    ig: list[set[tuple[int, int]]]
+    attention: list[set[tuple[int, int]]]
+    diagonal: list[set[tuple[int, int]]]
+    words: list[Tensor]  # the IG matrix summed into words, [German words, English words], per pair
+    complete: list[Tensor]  # per pair: whether each output piece's row is complete (AttributionMatrix.complete)
+
+
+def align_references(trained: Trained, references: Sequence, n_steps: int = 50, tolerance: float = 0.05,
+                     floor: float = 0.2) -> Alignments:
+    """:func:`reference_matrix` and :func:`cross_attention` of each hand-aligned pair
+    (``iglib.text.alignment.Reference``), read as argmax alignments; the diagonal needs no model."""
+    from .alignment import argmax_alignment, diagonal_alignment
+    from .alignment import word_matrix as pool
+    from .subwords import word_index
+
+    out = Alignments([], [], [], [], [])
+    for ref in references:
+        att, words = reference_matrix(trained, ref.source_text, ref.target_text, n_steps=n_steps)
+        weights = cross_attention(trained, ref.source_text, ref.target_text)
+        attention_words = pool(weights, word_index(att.output, ref.target), word_index(att.source, ref.source))
+        out.ig.append(argmax_alignment(words))
+        out.attention.append(argmax_alignment(attention_words))
+        out.diagonal.append(diagonal_alignment(len(ref.source), len(ref.target)))
+        out.words.append(words)
+        out.complete.append(att.complete(tolerance, floor))
+    return out
+
+
+def loops(trained: Trained, sentences: Sequence[str], times: int = 3) -> list[int]:
+    """Indices of the sentences whose greedy translation repeats a piece ``times`` or more times in a row."""
+    translated = [p for start in range(0, len(sentences), 64)
+                  for p in trained.translate_pieces(list(sentences[start : start + 64]))]
+    return [k for k, pieces in enumerate(translated) if repeats(pieces, times)]
+
+
+def repeats(pieces: Sequence[str], times: int = 3) -> bool:
+    """Whether some piece occurs ``times`` or more times in a row (the mark of a decoder caught in a loop)."""
+    run = 1
+    for previous, piece in zip(pieces, pieces[1:]):
+        run = run + 1 if piece == previous else 1
+        if run >= times:
+            return True
+    return times <= 1 and len(pieces) > 0
+
+
 def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit: float | None = None,
                 annotate: bool = True):
     """The matrix as a heat map like the paper's figure 5: source pieces across (top), output pieces
@@ -781,7 +859,8 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit
 
 # ------------------------------------------------------------------------------ checkpoints
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
-REBUILD = "python -m iglib.text.translation --mode fast --threads 1 --out iglib/text/checkpoints/translation_fast.pt"
+REBUILD = ("python -m iglib.text.translation --mode fast --threads 2 --out iglib/text/checkpoints/translation_fast.pt"
+           " --state runs/translation.state --sitting-minutes 150")
 
 
 def save(trained: Trained, path: str | Path, half: bool = True) -> Path:

@@ -1,0 +1,77 @@
+"""A translator's training run, measured at its snapshots: does a better translator give better IG alignments?
+
+At every snapshot of a run (``python -m iglib.text.translation ... --snapshots DIR``) the weights kept
+then are scored on what notebook 10 measures on the final ones:
+
+- held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.text.translation.evaluate`);
+- loops: outputs with a piece repeated 3 or more times in a row, on held-out sentences without punctuation;
+- AER on the hand-aligned pairs (short and long) of three readings of the model: the argmax of the IG
+  matrix, the argmax of the last decoder layer's cross-attention, and the diagonal (no model).
+
+Command line (writes one JSON record of the run beside the checkpoint it measures):
+
+    python -m iglib.text.history --checkpoint iglib/text/checkpoints/translation_fast.pt \\
+        --snapshots runs/snapshots --out iglib/text/checkpoints/translation_fast_history.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from . import translation
+from .alignment import corpus_score, load_references
+
+REFERENCES = Path(__file__).resolve().parents[2] / "tests"  # the hand-aligned pairs, in the repository
+ALIGNED_SETS = {"short": "alignments_de_en.json", "long": "alignments_de_en_long.json"}
+LOOP_SENTENCES = 200  # held-out Tatoeba sentences, punctuation stripped, checked for loops
+
+
+def unpunctuated_heldout(split_: translation.Split, n: int = LOOP_SENTENCES) -> list[str]:
+    """The first ``n`` held-out Tatoeba English sentences with their punctuation stripped."""
+    return [translation.strip_punctuation(s) for s in split_.heldout_sources[:n]]
+
+
+def measure(trained: translation.Trained, split_: translation.Split, n_steps: int = 50) -> dict:
+    """Held-out Tatoeba BLEU/chrF, the loop count, and AER of IG, attention and the diagonal per aligned set."""
+    record = dict(translation.evaluate(trained, split_, test_sets=())["tatoeba"])
+    sentences = unpunctuated_heldout(split_)
+    record["loops"] = len(translation.loops(trained, sentences))
+    record["loop_sentences"] = len(sentences)
+    for name, file in ALIGNED_SETS.items():
+        references = load_references(REFERENCES / file)
+        read = translation.align_references(trained, references, n_steps=n_steps)
+        for reading in ("ig", "attention", "diagonal"):
+            record[f"aer_{name}_{reading}"] = corpus_score(getattr(read, reading), references).aer
+    return record
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m iglib.text.history", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", required=True, help="the run's final checkpoint (its pieces and config)")
+    parser.add_argument("--snapshots", required=True, help="folder of step_NNNNN.pt snapshots of the run")
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--every", type=int, default=1, help="measure every this-many-th snapshot (and the last)")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    final = translation.load(args.checkpoint)
+    split_ = translation.split(final.config)
+    paths = sorted(Path(args.snapshots).glob("step_*.pt"))
+    paths = [p for k, p in enumerate(paths) if k % args.every == args.every - 1 or k == len(paths) - 1]
+    rows = []
+    for path in paths:
+        start = time.perf_counter()
+        row = {"update": int(path.stem.split("_")[1]), **measure(translation.load_snapshot(final, path), split_)}
+        rows.append(row)
+        print(f"{path.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+              + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    Path(args.out).write_text(json.dumps({"checkpoint": Path(args.checkpoint).name, "snapshots": rows}, indent=1) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
