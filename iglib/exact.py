@@ -276,7 +276,7 @@ def _integrate(F: Score, line: StraightLine, alphas: Tensor, example: int) -> Te
         length = lengths[chunk].to(x.dtype)
         k = len(length)
         ends = alphas[chunk.start : chunk.start + k + 1]
-        grads, f_mid = F.gradients(line(mids[chunk]))  # [k, 1, *features], [k, 1]
+        grads, f_mid = F.gradients(line(mids[chunk]), alphas=mids[chunk])  # [k, 1, *features], [k, 1]
         f_end = F.values(line(ends))[:, 0]
         rise = (grads * direction).reshape(k, -1).sum(1) * length  # slope * length
         _check_affine(f_end, f_mid[:, 0], rise, ends, example, input_scale)
