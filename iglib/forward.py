@@ -248,6 +248,8 @@ def second_derivative(g: Tensor, p: Tensor) -> Tensor | None:
     try:
         (h,) = torch.autograd.grad(g, p, retain_graph=True, allow_unused=True)
     except RuntimeError as error:
+        if not any(word in str(error) for word in ("not implemented", "differentiate twice", "once_differentiable")):
+            raise
         raise ValueError(
             "the model has no second derivative for the Hessian: an op in it cannot be differentiated twice "
             f"(torch: {str(error).splitlines()[0]}); write that op with differentiable torch operations"
