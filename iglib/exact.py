@@ -28,6 +28,7 @@ equal F at its start plus slope times length), which catches untracked kinks.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Iterator
 
 import torch
@@ -121,7 +122,7 @@ def _reduction_kinks(name: str, x: Tensor, dim: Any) -> Tensor:
     z, dz = _value_and_slope(x)
     if name in ("min", "amin"):
         z, dz = -z, -dz
-    dims = () if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    dims = () if dim is None else ((int(dim),) if isinstance(dim, numbers.Integral) else tuple(int(d) for d in dim))
     if not dims or z.dim() == 0:
         return _overtaking(z.reshape(1, -1), dz.reshape(1, -1))
     tail = tuple(range(-len(dims), 0))

@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .arguments import Model, TargetLike
+from .arguments import Model, TargetLike, is_int
 from .forward import Score, prepare
 from .memory import check_fits
 from .quadrature import nodes
@@ -155,9 +155,9 @@ def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[i
     gamma = torch.as_tensor(interactions)
     if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
         raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+    if k is not None and (not is_int(k) or k < 0):
         raise ValueError(f"k must be a non-negative int or None, got {k!r}")
     i, j = torch.triu_indices(len(gamma), len(gamma), offset=1)
     values = gamma[i, j]
     order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))
-    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[:k]]
+    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[: None if k is None else int(k)]]
