@@ -52,10 +52,14 @@ class Score:
         k = points.shape[0]
         args = tuple(torch.cat([a] * k) if isinstance(a, Tensor) and a.dim() > 0 else a for a in self.args)
         out = self.model(points.reshape((k * self.n,) + points.shape[2:]), *args)
-        f = select(out, self.target, self.n, k).reshape(k, self.n)
+        return self.finite(select(out, self.target, self.n, k).reshape(k, self.n), at, first)
+
+    def finite(self, f: Tensor, at: str, first: int = 0) -> Tensor:
+        """F [k, N] itself when finite; else a ValueError naming the examples and the first point."""
         if not torch.isfinite(f).all():
             bad = [self.first_example + b for b in (~torch.isfinite(f)).any(0).nonzero().flatten().tolist()]
-            which = "" if k == 1 and first == 0 else f" (first at number {first + int((~torch.isfinite(f)).any(1).nonzero()[0])} of them)"
+            k = first + int((~torch.isfinite(f)).any(1).nonzero()[0])
+            which = "" if len(f) == 1 and first == 0 else f" (first at number {k} of them)"
             raise ValueError(
                 f"the model output is not finite (nan or inf) at {at} of examples {bad[:10]}{which}; "
                 "check the inputs, the baselines and the model"
@@ -118,6 +122,22 @@ class Score:
         in the error a non-finite F gives."""
         with torch.no_grad():
             return torch.cat([self(points[chunk], at, chunk.start) for chunk in self.chunks(points.shape[0])])
+
+    def shared(self, points: Tensor, at: str) -> Tensor:
+        """F [k, N] at k points [k, *features] that every example shares (expected gradients'
+        references): one forward pass per point, its output read at each example's target, unless
+        a tensor argument carries the batch (then each example needs its own pass)."""
+        k = len(points)
+        if any(isinstance(a, Tensor) and a.dim() > 0 for a in self.args):
+            return self.values(points[:, None].expand((k, self.n) + points.shape[1:]), at)
+        f = []
+        with torch.no_grad():
+            for chunk in self._like(self.model, self.target, self.args, 1).chunks(k):
+                out = self.model(points[chunk], *self.args)
+                rows = out.repeat_interleave(self.n, dim=0) if out.dim() else out  # point-major, like k N points
+                m = len(range(k)[chunk])
+                f.append(self.finite(select(rows, self.target, self.n, m).reshape(m, self.n), at, chunk.start))
+        return torch.cat(f)
 
     def chunks(self, k: int, name: str = "n_steps") -> list[slice]:
         """Slices of the k points per example that go through the model together: at most

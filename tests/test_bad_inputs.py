@@ -473,6 +473,16 @@ def test_f_is_checked_at_every_reference_and_at_the_inputs(case):
         call(_issue_x())
 
 
+def test_f_at_shared_references_is_f_of_each_examples_target():
+    from iglib.forward import prepare
+
+    refs = torch.rand(5, 1, 2, 3)
+    for target, args, model in ([0, 2], None, Net()), (1, None, Net()), ([2, 1], torch.tensor([2.0, -1.0]), Scaled()):
+        F, x, _ = prepare(model, _inputs(), None, target, args, internal_batch_size=3)
+        expected = F.values(refs[:, None].expand((5,) + x.shape))
+        torch.testing.assert_close(F.shared(refs, at="the references"), expected)
+
+
 def test_finite_references_are_accepted():
     x = _issue_x()
     eg = iglib.expected_gradients(_log_abs, x, torch.stack([x[0] + 1, x[1] + 2]), seed=0, n_samples=5)

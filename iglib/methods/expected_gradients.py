@@ -63,7 +63,7 @@ def expected_gradients(
     n_samples = check_count(n_samples, "n_samples")
     check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples")
     F.values(x[None], at="the inputs")
-    F.values(refs[:, None].expand((len(refs),) + x.shape), at="the references (baselines)")  # F(x'_k) of every example
+    F.shared(refs, at="the references (baselines)")                 # F(x'_k) for every example's target
     g = check_seed(seed, x.device)
     pick = torch.randint(refs.shape[0], (n_samples, len(x)), generator=g, device=x.device)
     alpha = torch.rand((n_samples, len(x)), generator=g, dtype=x.dtype, device=x.device)
