@@ -244,7 +244,8 @@ def check_gradient(g: Tensor, n: int, at: str, alphas: Tensor | None, chunk: sli
     point = bad.any(2)                                                   # [k, N]
     i = int(point.any(0).nonzero()[0])                                   # the first example
     k = int(point[:, i].nonzero()[0])                                    # its first such point
-    features = f"{int(bad[k, i].sum())} of its {bad.shape[2]} features"
+    unit = "features" if what.startswith("the gradient") else "entries"
+    features = f"{int(bad[k, i].sum())} of its {bad.shape[2]} {unit}"
     examples = [first_example + e for e in point.any(0).nonzero().flatten().tolist()]
     others = f" (examples {examples[:10]} in all)" if len(examples) > 1 else ""
     advice = MASKED_BRANCH
