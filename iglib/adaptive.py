@@ -44,7 +44,7 @@ SHARE = 0.3  # each round bisects the worst intervals holding this share of the 
 def _evaluate(F: Score, x: Tensor, base: Tensor, alphas: list[float]) -> tuple[Tensor, Tensor]:
     """(x - x') * dF/dx and F at x' + alpha (x - x') for each alpha (one example)."""
     a = torch.tensor(alphas, dtype=x.dtype, device=x.device).reshape((-1,) + (1,) * x.dim())
-    grads, scores = F.gradients(base + a * (x - base))
+    grads, scores = F.gradients(base + a * (x - base), alphas=a.reshape(-1))
     return grads[:, 0] * (x - base), scores[:, 0]
 
 

@@ -163,7 +163,8 @@ class Target:
         return self if self.index is None else Target(self.index[i : i + 1], self.given)
 
 
-def _is_int(v: Any) -> bool:
+def is_int(v: Any) -> bool:
+    """A whole number: a Python or numpy integer, not a bool."""
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
@@ -190,10 +191,10 @@ def check_target(target: Any, n: int) -> Target:
                 f"target as a tensor must be one int, [N] (one class per example) or [N, k] "
                 f"(one index per example), N = {n} examples; got {quote(given)}"
             )
-    if _is_int(target):
+    if is_int(target):
         rows = [[int(target)]] * n
     elif isinstance(target, tuple):
-        if not target or not all(_is_int(t) for t in target):
+        if not target or not all(is_int(t) for t in target):
             raise TypeError(f"target as a tuple must hold ints (an index into each example's output), got {quote(given)}")
         rows = [[int(t) for t in target]] * n
     elif isinstance(target, list):
@@ -202,9 +203,9 @@ def check_target(target: Any, n: int) -> Target:
                 f"target must hold one integer class per example ({n} examples in inputs), got "
                 f"{len(target)}: {quote(given)}"
             )
-        if all(_is_int(t) for t in target):
+        if all(is_int(t) for t in target):
             rows = [[int(t)] for t in target]
-        elif all(isinstance(t, tuple) and t and all(_is_int(i) for i in t) for t in target) and (
+        elif all(isinstance(t, tuple) and t and all(is_int(i) for i in t) for t in target) and (
             len({len(t) for t in target}) == 1
         ):
             rows = [[int(i) for i in t] for t in target]
@@ -256,7 +257,7 @@ def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
     idx = target.index
     if ((idx < -size) | (idx >= size)).any():
         if k == 1:
-            if _is_int(target.given) or isinstance(target.given, Tensor) and target.given.numel() == 1:
+            if is_int(target.given) or isinstance(target.given, Tensor) and target.given.numel() == 1:
                 raise ValueError(f"target {int(target.given)} is out of range for an output with {sizes[0]} classes")
             raise ValueError(f"target {quote(target.given)} has a class out of range for an output with {sizes[0]} classes")
         raise ValueError(f"target {quote(target.given)} is out of range for an output of shape {tuple(sizes)} per example")

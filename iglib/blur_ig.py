@@ -30,6 +30,8 @@ from .arguments import Model, TargetLike, check_inputs, check_number
 from .paths import path_integrated_gradients
 
 SMALLEST_SIGMA = 1e-3  # below this many pixels the Gaussian is the identity (its tails underflow to 0)
+WIDEST = 25  # max_sigma of at most this many times the image's larger side L: exp(-L^2 / (2 sigma^2)) > 0.999,
+#              so a wider Gaussian is flat across the frame to within 0.1% (a quarter of an 8-bit grey level)
 
 
 def blur_matrix(sigma: Tensor, size: int) -> Tensor:
@@ -81,8 +83,19 @@ def blur_path(inputs: Tensor, max_sigma: float = 50.0, grad_step: float | None =
     if x.dim() != 4:
         raise ValueError(f"inputs must be images [N, C, H, W] (Blur IG blurs over height and width), "
                          f"got shape {tuple(x.shape)}")
+    height, width = x.shape[2:]
+    if height == 0 or width == 0:
+        raise ValueError(f"inputs must be images of at least 1 x 1 pixels, got {height} x {width} (shape {tuple(x.shape)})")
     max_sigma = check_number(max_sigma, "max_sigma", positive=True,
                              expected="a number of pixels > 0 (the widest blur)")
+    widest = WIDEST * max(height, width)
+    if max_sigma > widest:
+        raise ValueError(
+            f"max_sigma={max_sigma:g} pixels is wider than {height} x {width} images can show: beyond {WIDEST} times "
+            f"their larger side ({widest} pixels) the Gaussian is flat across the frame to within 0.1%, so a wider "
+            f"blur only dims the image towards black; pass max_sigma <= {widest} (for a black baseline use "
+            "iglib.integrated_gradients)"
+        )
     if grad_step is not None:
         grad_step = check_number(grad_step, "grad_step", positive=True,
                                  expected="None (the exact derivative) or a step in pixels > 0")

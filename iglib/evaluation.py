@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike
+from .arguments import Model, TargetLike, is_int
 from .forward import prepare
 
 
@@ -63,9 +63,9 @@ def _check(inputs: Tensor, attributions: Any, n_points: Any) -> int:
         raise ValueError(f"attributions must be a tensor shaped like inputs {tuple(inputs.shape)}, got {shape}")
     if not torch.isfinite(attributions).all():
         raise ValueError("attributions hold nan or inf; a ranking needs finite values")
-    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 1:
+    if not is_int(n_points) or n_points < 1:
         raise ValueError(f"n_points must be a positive int (points on the curve after the start), got {n_points!r}")
-    return n_points
+    return int(n_points)
 
 
 def _curve(model: Model, inputs: Tensor, attributions: Tensor, target: TargetLike, baselines: Any,

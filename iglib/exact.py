@@ -28,6 +28,7 @@ equal F at its start plus slope times length), which catches untracked kinks.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Iterator
 
 import torch
@@ -121,7 +122,7 @@ def _reduction_kinks(name: str, x: Tensor, dim: Any) -> Tensor:
     z, dz = _value_and_slope(x)
     if name in ("min", "amin"):
         z, dz = -z, -dz
-    dims = () if dim is None else ((dim,) if isinstance(dim, int) else tuple(dim))
+    dims = () if dim is None else ((int(dim),) if isinstance(dim, numbers.Integral) else tuple(int(d) for d in dim))
     if not dims or z.dim() == 0:
         return _overtaking(z.reshape(1, -1), dz.reshape(1, -1))
     tail = tuple(range(-len(dims), 0))
@@ -276,7 +277,7 @@ def _integrate(F: Score, line: StraightLine, alphas: Tensor, example: int) -> Te
         length = lengths[chunk].to(x.dtype)
         k = len(length)
         ends = alphas[chunk.start : chunk.start + k + 1]
-        grads, f_mid = F.gradients(line(mids[chunk]))  # [k, 1, *features], [k, 1]
+        grads, f_mid = F.gradients(line(mids[chunk]), alphas=mids[chunk])  # [k, 1, *features], [k, 1]
         f_end = F.values(line(ends))[:, 0]
         rise = (grads * direction).reshape(k, -1).sum(1) * length  # slope * length
         _check_affine(f_end, f_mid[:, 0], rise, ends, example, input_scale)

@@ -71,7 +71,7 @@ def guided_integrated_gradients(
     attributions = torch.zeros_like(z)
     per_unit = torch.where(moving, diff, 1.0)
     for s in range(1, n_steps + 1):
-        grads, _ = F.gradients(z.reshape(x.shape).to(x.dtype)[None])
+        grads, _ = F.gradients(z.reshape(x.shape).to(x.dtype)[None], alphas=torch.tensor([(s - 1) / n_steps]))
         g = grads[0].reshape(n, -1).double()
         alpha = s / n_steps
         alpha_min, alpha_max = max(alpha - max_dist, 0.0), min(alpha + max_dist, 1.0)

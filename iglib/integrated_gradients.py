@@ -56,7 +56,7 @@ def integrated_gradients(
     total = torch.zeros_like(x)                                      # sum_k w_k dF/dx(x' + alpha_k (x - x'))
     for chunk in F.chunks(len(alphas)):
         points = x_base + alphas[chunk] * (x - x_base)               # [k, N, *features]
-        grads, _ = F.gradients(points)
+        grads, _ = F.gradients(points, alphas=alphas[chunk].reshape(-1))
         total += torch.tensordot(weights[chunk], grads, dims=1)
     attributions = (x - x_base) * total
     if not return_convergence_delta:

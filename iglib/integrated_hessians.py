@@ -27,6 +27,15 @@ A ReLU network is piecewise linear: its Hessian is zero between kinks, and its i
 where the path crosses a kink (a Dirac delta that no node sees), so autograd gives Gamma_ij = 0
 for i != j. Explain a smooth version instead (ReLU -> SoftPlus_beta, as Janizek et al. do; the
 pair terms converge as beta grows, with more n_steps for a sharper beta), see notebook 14.
+
+An op that autograd can differentiate only once (a ``torch.autograd.Function`` whose backward is
+``@once_differentiable``) drops its curvature from the Hessian without a word: the pair terms come
+out 0. So when the model holds one, the Hessians are cross-checked along the path, by the
+fundamental theorem of calculus for dF/dx,
+
+    integral_0^1 H(x' + t d) d dt = dF/dx(x) - dF/dx(x')      (= sum_k w_k 2 s_k H(x' + s_k^2 d) d),
+
+and a mismatch is an error that names the op.
 """
 from __future__ import annotations
 
@@ -34,9 +43,10 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-from .arguments import Model, TargetLike
-from .forward import prepare
+from .arguments import Model, TargetLike, is_int
+from .forward import Score, prepare
 from .memory import check_fits
 from .quadrature import nodes
 
@@ -74,11 +84,15 @@ def integrated_hessians(
     d = (x - x_base).reshape(n, dims)
     hessian_sum = torch.zeros(n, dims, dims, dtype=x.dtype, device=x.device)
     gradient_sum = torch.zeros(n, dims, dtype=x.dtype, device=x.device)
+    gradient_change = torch.zeros(n, dims, dtype=x.dtype, device=x.device)  # integral_0^1 H d dt
     for chunk in F.chunks(len(s)):
-        points = x_base + (s[chunk] ** 2).reshape((-1,) + (1,) * x.dim()) * (x - x_base)   # [k, N, *features]
-        hessians, grads = F.hessians(points)
+        t = s[chunk] ** 2                                                  # alpha of each point
+        points = x_base + t.reshape((-1,) + (1,) * x.dim()) * (x - x_base)   # [k, N, *features]
+        hessians, grads = F.hessians(points, alphas=t)
         hessian_sum += torch.tensordot(w_hessian[chunk], hessians, dims=1)
         gradient_sum += torch.tensordot(w_gradient[chunk], grads.reshape(-1, n, dims), dims=1)
+        gradient_change += torch.tensordot(w_gradient[chunk], torch.einsum("knij,nj->kni", hessians, d), dims=1)
+    check_second_derivatives(F, x, x_base, gradient_change)
     interactions = d[:, :, None] * d[:, None, :] * hessian_sum             # Gamma_ij, i != j
     ig = d * gradient_sum                                                  # IG_i
     off_diagonal = interactions.sum(2) - interactions.diagonal(dim1=1, dim2=2)
@@ -89,6 +103,51 @@ def integrated_hessians(
     return interactions, interactions.reshape(n, -1).sum(1) - change
 
 
+ONCE_DIFFERENTIABLE = once_differentiable(lambda ctx: None).__code__  # the code of every such backward
+AGREE = 0.05  # the cross-check's relative tolerance: the quadrature's error, far below a missing curvature
+
+
+def once_differentiable_ops(F: Score, x: Tensor) -> list[str]:
+    """The names of the ops in F's autograd graph at ``x`` whose backward is ``@once_differentiable``."""
+    with torch.enable_grad():
+        f = F(x[None].detach().requires_grad_(True), "the inputs")
+    names, seen, todo = [], set(), [f.grad_fn]
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        backward = getattr(getattr(node, "_forward_cls", None), "backward", None)
+        if getattr(backward, "__code__", None) is ONCE_DIFFERENTIABLE and node._forward_cls.__name__ not in names:
+            names.append(node._forward_cls.__name__)
+        todo.extend(next_node for next_node, _ in node.next_functions)
+    return names
+
+
+def check_second_derivatives(F: Score, x: Tensor, x_base: Tensor, gradient_change: Tensor) -> None:
+    """When F holds an op differentiable only once, check that the Hessians along the path add up to
+    the change of the gradient, integral_0^1 H(x' + t d) d dt = dF/dx(x) - dF/dx(x') (``gradient_change``
+    [N, D] is the left side by quadrature); a mismatch means the op's curvature is missing."""
+    ops = once_differentiable_ops(F, x)
+    if not ops:
+        return
+    ends, _ = F.gradients(torch.stack([x_base, x]), at="the baselines and the inputs")
+    change = (ends[1] - ends[0]).reshape(gradient_change.shape)
+    scale = ends.reshape(2, len(x), -1).norm(dim=2).sum(0)                 # [N]
+    misfit = (gradient_change - change).norm(dim=1)
+    bad = (misfit > AGREE * change.norm(dim=1) + torch.finfo(x.dtype).eps ** 0.5 * scale).nonzero().flatten()
+    if len(bad):
+        i = int(bad[0])
+        raise ValueError(
+            f"integrated_hessians: the model's op {', '.join(ops)} is a torch.autograd.Function whose backward is "
+            "@once_differentiable, so autograd has no second derivative of it and the Hessians leave out its "
+            f"curvature: for example {i}, the integral of H (x - x') along the path has norm "
+            f"{float(gradient_change[i].norm()):.4g}, but dF/dx(x) - dF/dx(x') has norm {float(change[i].norm()):.4g} "
+            f"(they differ by {float(misfit[i]):.4g}). Give the op a backward made of torch operations (without "
+            "@once_differentiable), or use torch's own op"
+        )
+
+
 def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[int, int, float]]:
     """The pairs i < j of one example's interaction matrix Gamma [D, D], strongest first:
     (i, j, Gamma_ij), sorted by |Gamma_ij| (ties: the first pair in row-major order first);
@@ -96,9 +155,9 @@ def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[i
     gamma = torch.as_tensor(interactions)
     if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
         raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
-    if k is not None and (isinstance(k, bool) or not isinstance(k, int) or k < 0):
+    if k is not None and (not is_int(k) or k < 0):
         raise ValueError(f"k must be a non-negative int or None, got {k!r}")
     i, j = torch.triu_indices(len(gamma), len(gamma), offset=1)
     values = gamma[i, j]
     order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))
-    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[:k]]
+    return [(int(i[p]), int(j[p]), float(values[p])) for p in order[: None if k is None else int(k)]]

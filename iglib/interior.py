@@ -72,7 +72,8 @@ def interior_gradients(
     f_x, f_base = F.ends(x, x_base)
     check_fits(2 * len(alphas) * x.numel() * x.element_size(), f"keeping the gradients at n_steps={n_steps} points of "
                f"each of the {len(x)} examples")
-    grads, scores = F.gradients(x_base + alphas.to(x.device, x.dtype).reshape((-1,) + (1,) * x.dim()) * (x - x_base))
+    a = alphas.to(x.device, x.dtype)
+    grads, scores = F.gradients(x_base + a.reshape((-1,) + (1,) * x.dim()) * (x - x_base), alphas=a)
     return InteriorGradients(x, x_base, alphas, weights, scores, grads, f_base, f_x, method)
 
 

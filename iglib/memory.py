@@ -22,6 +22,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from .arguments import is_int
+
 SAFETY = 2.0  # the backward pass needs about as much again as the saved activations
 CUDA_SHARE, CPU_SHARE = 0.8, 0.5
 
@@ -70,7 +72,7 @@ def auto_batch_size_of(F: Callable[[Tensor], Tensor], x: Tensor, budget: int | N
     them) that fits ``budget`` bytes (default: the device's)."""
     if budget is None:
         budget = device_budget(x.device)
-    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+    if not is_int(budget) or budget < 1:
         raise ValueError(f"budget must be a number of bytes >= 1, got {budget!r}")
     per_point = SAFETY * saved_bytes_of(F, x) / len(x) + 4 * x[0].numel() * x.element_size()
     return max(1, int(budget // per_point))

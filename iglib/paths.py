@@ -84,7 +84,7 @@ def _integrate(F: Score, path: Callable[[Tensor], Tensor], method: str, n_steps:
     total = torch.zeros_like(x)
     for chunk in F.chunks(len(alphas)):
         a = alphas[chunk].reshape(-1)
-        grads, _ = F.gradients(path(a).to(x.dtype))
+        grads, _ = F.gradients(path(a).to(x.dtype), alphas=a)
         integrand = grads * _velocity(path, a).detach().to(x.dtype)
         total += torch.tensordot(weights[chunk].to(x.dtype), integrand, dims=1)
     return total

@@ -22,6 +22,7 @@ convention of the other methods, so :mod:`iglib.axioms` can check it.
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Union
 
 import numpy as np
@@ -89,7 +90,7 @@ def fit_sparse_linear(inputs: ArrayLike, outputs: ArrayLike, alpha: float = 0.01
     """
     from sklearn.linear_model import Lasso, LogisticRegression
 
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not alpha > 0:
         raise ValueError(f"alpha (the L1 penalty) must be a number > 0, got {alpha!r}")
     X = _features(inputs)
     y = _targets(outputs, len(X), classification)

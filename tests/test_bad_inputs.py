@@ -14,12 +14,16 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.autograd.function import once_differentiable
 
 import iglib
 from iglib import axioms
+from iglib import evaluation  # noqa: F401  (iglib.evaluation)
+from iglib.integrated_hessians import top_interactions
 from iglib.lime import lime_image, lime_tabular
 from iglib.memory import auto_batch_size
 from iglib.surrogate import global_surrogate
@@ -183,6 +187,65 @@ CASES = [
 ]
 
 
+
+# ---------------------------------------------------------------- derivatives that cannot be trusted (issue 28)
+class MaskedSqrt(Net):
+    """F finite everywhere, but torch.where sends the unused sqrt branch's nan gradient back."""
+
+    def forward(self, x):
+        return self.body(torch.where(x > 100, torch.sqrt(x - 200), x))
+
+
+class IntegerOutput(Net):
+    def forward(self, x):
+        return self.body(x).round().long()
+
+
+class DetachedOutput(Net):
+    def forward(self, x):
+        return self.body(x).detach()
+
+
+class NoGradInside(Net):
+    def forward(self, x):
+        with torch.no_grad():
+            return self.body(x)
+
+
+class InferenceModeInside(Net):
+    def forward(self, x):
+        with torch.inference_mode():
+            return self.body(x).clone()
+
+
+class InputDetachedInside(Net):
+    def forward(self, x):
+        return self.body(x.detach())
+
+
+GRADIENT_BASED = {"integrated_gradients", "adaptive_integrated_gradients", "interior_gradients", "path_integrated_gradients",
+                  "guided_integrated_gradients", "blur_integrated_gradients", "integrated_hessians", "gradient",
+                  "gradient_x_input", "smoothgrad", "expected_gradients", "completeness"}
+MANY_POINTS = GRADIENT_BASED - {"gradient", "gradient_x_input", "completeness", "guided_integrated_gradients"}
+NOT_DIFFERENTIABLE = r"the model's output \(torch\.float32\) cannot be differentiated.*detaches it.*no_grad"
+
+CASES += [
+    Case("nan gradient of a masked branch", ValueError,
+         r"dF/dx is not finite \(nan or inf\) at .*: example 0.*6 of its 6 features.*double where",
+         model=MaskedSqrt, call=dict(target=0), only=GRADIENT_BASED),
+    Case("integer model output", ValueError,
+         r"the model's output \(torch\.int64\) cannot be differentiated.*an integer has no gradient",
+         model=IntegerOutput, call=dict(target=0), only=GRADIENT_BASED | {"deconvnet", "guided_backprop"}),
+    Case("detached model output", ValueError, NOT_DIFFERENTIABLE, model=DetachedOutput, call=dict(target=0),
+         only=GRADIENT_BASED | {"exact_integrated_gradients", "deconvnet", "guided_backprop", "deeplift", "lrp"}),
+    Case("no_grad inside the model", ValueError, NOT_DIFFERENTIABLE, model=NoGradInside, call=dict(target=0),
+         only=GRADIENT_BASED | {"exact_integrated_gradients"}),
+    Case("inference_mode inside the model", ValueError, NOT_DIFFERENTIABLE, model=InferenceModeInside,
+         call=dict(target=0), only=GRADIENT_BASED),
+    Case("input detached inside the model", ValueError, r"output changes between the points but has no gradient.*detaches",
+         model=InputDetachedInside, call=dict(target=0), only=MANY_POINTS),
+]
+
 def _call(name: str, case: Case) -> Any:
     kw = dict(case.call)
     steps = kw.pop("steps", None)
@@ -296,3 +359,270 @@ def test_requires_grad_inputs_keep_no_graph():
     for function in ("integrated_gradients", "path_integrated_gradients", "smoothgrad", "expected_gradients"):
         a = FUNCTIONS[function](Net(), x, target=0, internal_batch_size=N)
         assert not a.requires_grad and a.grad_fn is None, function
+
+
+# ---------------------------------------------------------------- issue 28: non-finite gradients, by hand
+def _issue_linear() -> nn.Linear:
+    torch.manual_seed(0)
+    return nn.Linear(4, 3, dtype=torch.float64).eval()
+
+
+def _issue_x() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.rand(2, 4, dtype=torch.float64) + 0.5
+
+
+ISSUE_CALLS = {
+    "integrated_gradients": lambda g, x: iglib.integrated_gradients(g, x, target=0),
+    "adaptive_integrated_gradients": lambda g, x: iglib.adaptive_integrated_gradients(g, x, target=0),
+    "path_integrated_gradients": lambda g, x: iglib.path_integrated_gradients(g, x, iglib.straight_line(None, x), target=0),
+    "interior_gradients": lambda g, x: iglib.interior_gradients(g, x, target=0),
+    "gradient": lambda g, x: iglib.gradient(g, x, target=0),
+    "gradient_x_input": lambda g, x: iglib.gradient_x_input(g, x, target=0),
+    "smoothgrad": lambda g, x: iglib.smoothgrad(g, x, target=0, seed=0),
+    "expected_gradients": lambda g, x: iglib.expected_gradients(g, x, target=0, seed=0),
+    "guided_integrated_gradients": lambda g, x: iglib.guided_integrated_gradients(g, x, target=0),
+    "integrated_hessians": lambda g, x: iglib.integrated_hessians(g, x, target=0),
+    "blur_integrated_gradients": lambda g, x: iglib.blur_integrated_gradients(
+        lambda z: g(z.mean((1, 2))), x[:, None, None, :].expand(2, 1, 3, 4), target=0, max_sigma=2.0),
+}
+
+
+@pytest.mark.parametrize("function", sorted(ISSUE_CALLS))
+def test_the_issues_masked_sqrt_is_refused_by_every_gradient_method(function):
+    lin = _issue_linear()
+    g = lambda z: lin(torch.where(z > 100, torch.sqrt(z - 200), z))  # noqa: E731
+    with pytest.raises(ValueError, match=r"dF/dx is not finite.*example 0.*of its \d+ features.*double where"):
+        ISSUE_CALLS[function](g, _issue_x())
+
+
+def _sqrt_abs(z: torch.Tensor) -> torch.Tensor:
+    """F = sum_i sqrt|x_i|: IG from x' = 0 is sqrt|x_i|, although dF/dx is infinite at the baseline."""
+    return z.abs().sqrt().sum(1)
+
+
+SINGULAR_AT_BASELINE = {
+    "riemann_left": lambda x: iglib.integrated_gradients(_sqrt_abs, x, method="riemann_left"),
+    "riemann_trapezoid": lambda x: iglib.integrated_gradients(_sqrt_abs, x, method="riemann_trapezoid"),
+    "interior riemann_left": lambda x: iglib.interior_gradients(_sqrt_abs, x, method="riemann_left"),
+    "path riemann_left": lambda x: iglib.path_integrated_gradients(_sqrt_abs, x, iglib.straight_line(None, x),
+                                                                   method="riemann_left"),
+    "adaptive": lambda x: iglib.adaptive_integrated_gradients(_sqrt_abs, x),
+    "guided": lambda x: iglib.guided_integrated_gradients(_sqrt_abs, x),
+}
+
+
+@pytest.mark.parametrize("call", sorted(SINGULAR_AT_BASELINE))
+def test_a_singularity_at_the_baseline_names_alpha_0_and_the_rules_that_avoid_it(call):
+    with pytest.raises(ValueError, match=r"example 0 at alpha = 0, in 4 of its 4 features.*singular at the baseline"
+                                         r".*'riemann_right' or 'gausslegendre'"):
+        SINGULAR_AT_BASELINE[call](_issue_x())
+
+
+@pytest.mark.parametrize("method", ["riemann_right", "riemann_middle", "gausslegendre"])
+def test_rules_without_a_node_at_0_integrate_the_singularity(method):
+    x = _issue_x()
+    attributions = iglib.integrated_gradients(_sqrt_abs, x, method=method, n_steps=2000)
+    torch.testing.assert_close(attributions, x.sqrt(), rtol=0.02, atol=0)
+
+
+def test_the_error_names_the_example_its_alpha_and_how_many_features():
+    """Only feature 1 of example 1 goes below 1, where the unused sqrt(z - 1) has a nan gradient."""
+    x = torch.tensor([[2.0, 2.0, 2.0, 2.0], [2.0, 0.5, 2.0, 2.0]], dtype=torch.float64)
+    model = lambda z: torch.where(z < 1, z, torch.sqrt(z - 1)).sum(1)  # noqa: E731
+    with pytest.raises(ValueError, match=r"example 1 at alpha = 0\.75, in 1 of its 4 features, although F is finite"):
+        iglib.integrated_gradients(model, x, baselines=2.0, method="riemann_right", n_steps=4)
+
+
+def test_exact_zero_gradients_are_not_refused():
+    x = _issue_x()
+    ignores = lambda z: torch.relu(z[:, :2] - 10).sum(1) + z[:, 2]  # noqa: E731  (features 0, 1, 3: gradient exactly 0)
+    for attributions in (iglib.integrated_gradients(ignores, x), iglib.gradient(ignores, x),
+                         iglib.smoothgrad(ignores, x, seed=0, stdev=0.01), iglib.integrated_hessians(ignores, x)):
+        assert torch.isfinite(attributions).all()
+    torch.testing.assert_close(iglib.integrated_gradients(ignores, x)[:, 2], x[:, 2])
+
+
+# ---------------------------------------------------------------- issue 28: F at every reference and sample
+def _log_abs(z: torch.Tensor) -> torch.Tensor:
+    return torch.log(z.abs()).flatten(1).sum(1)
+
+
+REFERENCES = {
+    "expected_gradients, the zero reference": (lambda x: iglib.expected_gradients(_log_abs, x + 3, seed=0),
+                                               r"not finite.*at the references \(baselines\) of examples \[0, 1\]"),
+    "expected_gradients, one of three references": (
+        lambda x: iglib.expected_gradients(_log_abs, x, torch.stack([x[0], torch.zeros(4, dtype=x.dtype), x[1]]), seed=0),
+        r"not finite.*at the references \(baselines\) of examples \[0, 1\] \(first at number 1 of them\)"),
+    "expected_gradients, a single reference [features]": (
+        lambda x: iglib.expected_gradients(_log_abs, x, torch.zeros(4, dtype=x.dtype), seed=0), r"not finite.*references"),
+    "expected_gradients, a number": (lambda x: iglib.expected_gradients(_log_abs, x, 0.0, seed=0), r"not finite.*references"),
+    "expected_gradients, F(x) = -inf": (
+        lambda x: iglib.expected_gradients(_log_abs, torch.cat([x[:1], torch.zeros(1, 4, dtype=x.dtype)]), x[0], seed=0),
+        r"not finite.*at the inputs of examples \[1\]"),
+    "smoothgrad, F(x) = -inf": (
+        lambda x: iglib.smoothgrad(_log_abs, torch.cat([x[:1], torch.zeros(1, 4, dtype=x.dtype)]), stdev=0.1, seed=0),
+        r"not finite.*at the inputs of examples \[1\]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFERENCES))
+def test_f_is_checked_at_every_reference_and_at_the_inputs(case):
+    call, message = REFERENCES[case]
+    with pytest.raises(ValueError, match=message):
+        call(_issue_x())
+
+
+def test_f_at_shared_references_is_f_of_each_examples_target():
+    from iglib.forward import prepare
+
+    refs = torch.rand(5, 1, 2, 3)
+    for target, args, model in ([0, 2], None, Net()), (1, None, Net()), ([2, 1], torch.tensor([2.0, -1.0]), Scaled()):
+        F, x, _ = prepare(model, _inputs(), None, target, args, internal_batch_size=3)
+        expected = F.values(refs[:, None].expand((5,) + x.shape))
+        torch.testing.assert_close(F.shared(refs, at="the references"), expected)
+
+
+def test_finite_references_are_accepted():
+    x = _issue_x()
+    eg = iglib.expected_gradients(_log_abs, x, torch.stack([x[0] + 1, x[1] + 2]), seed=0, n_samples=5)
+    assert torch.isfinite(eg).all()
+
+
+# ---------------------------------------------------------------- issue 28: Integrated Hessians needs second derivatives
+class OnceTanh(torch.autograd.Function):
+    """tanh whose backward autograd can run once only: no second derivative."""
+
+    @staticmethod
+    def forward(ctx, z):
+        y = torch.tanh(z)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 - y * y)
+
+
+class OnceSquare(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z):
+        ctx.save_for_backward(z)
+        return z * z
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return 2 * z * grad
+
+
+class OnceDouble(torch.autograd.Function):
+    """2 z: linear, so nothing is lost by differentiating it once only."""
+
+    @staticmethod
+    def forward(ctx, z):
+        return 2 * z
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return 2 * grad
+
+
+class TanhNet(nn.Module):
+    def __init__(self, tanh=OnceTanh.apply):
+        super().__init__()
+        torch.manual_seed(0)
+        self.first, self.last, self.tanh = nn.Linear(4, 5).double(), nn.Linear(5, 3).double(), tanh
+        self.eval()
+
+    def forward(self, x):
+        return self.last(self.tanh(self.first(x)))
+
+
+ONCE_DIFFERENTIABLE = {
+    "the issue's tanh last": (lambda: (lambda z: OnceTanh.apply(_issue_linear()(z))), 0, "OnceTanh"),
+    "tanh inside a module": (TanhNet, 1, "OnceTanh"),
+    "tanh beside a smooth branch": (lambda: (lambda z: TanhNet()(z) + torch.sin(z[:, :3])), 0, "OnceTanh"),
+    "a product through a square": (lambda: (lambda z: OnceSquare.apply(z.sum(1)) + z[:, 0]), None, "OnceSquare"),
+    "two once-differentiable ops": (lambda: (lambda z: OnceSquare.apply(OnceTanh.apply(z)).sum(1)), None,
+                                    "OnceSquare, OnceTanh|OnceTanh, OnceSquare"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ONCE_DIFFERENTIABLE))
+def test_integrated_hessians_names_an_op_without_a_second_derivative(case):
+    model, target, op = ONCE_DIFFERENTIABLE[case]
+    with pytest.raises(ValueError, match=rf"the model's op ({op}) is a torch\.autograd\.Function whose backward is "
+                                         r"@once_differentiable.*dF/dx\(x\) - dF/dx\(x'\)"):
+        iglib.integrated_hessians(model(), _issue_x(), target=target)
+
+
+def test_a_once_differentiable_op_that_loses_nothing_is_accepted():
+    x = _issue_x()
+    smooth = lambda z: torch.tanh(z).prod(1)  # noqa: E731
+    ours = iglib.integrated_hessians(lambda z: OnceDouble.apply(smooth(z)), x)
+    torch.testing.assert_close(ours, 2 * iglib.integrated_hessians(smooth, x))
+    relu = iglib.integrated_hessians(TanhNet(torch.relu), x, target=0)  # kinks: zero pair terms, as documented
+    assert torch.isfinite(relu).all()
+
+
+# ---------------------------------------------------------------- issue 28: sizes bounded before work, numpy integers
+def _tiny_images(h: int = 2, w: int = 3) -> torch.Tensor:
+    return torch.rand(2, 1, h, w, dtype=torch.float64)
+
+
+def _image_sum(z: torch.Tensor) -> torch.Tensor:
+    return z.flatten(1).sum(1)
+
+
+@pytest.mark.parametrize("max_sigma, shape, message", [
+    (1e5, (8, 8), r"max_sigma=100000 pixels is wider than 8 x 8 images can show.*max_sigma <= 200"),
+    (1e12, (8, 8), r"max_sigma=1e\+12 pixels is wider than 8 x 8 images.*max_sigma <= 200"),
+    (76.0, (2, 3), r"max_sigma=76 pixels is wider than 2 x 3 images.*<= 75"),
+    (2.0, (0, 0), r"inputs must be images of at least 1 x 1 pixels, got 0 x 0 \(shape \(2, 1, 0, 0\)\)"),
+    (2.0, (0, 5), r"at least 1 x 1 pixels, got 0 x 5"),
+    (2.0, (4, 0), r"at least 1 x 1 pixels, got 4 x 0"),
+])
+def test_blur_ig_refuses_blurs_the_image_cannot_show_and_empty_images(max_sigma, shape, message):
+    with pytest.raises(ValueError, match=message):
+        iglib.blur_integrated_gradients(_image_sum, _tiny_images(*shape), max_sigma=max_sigma)
+
+
+def test_blur_ig_takes_the_widest_blur_it_allows():
+    a, delta = iglib.blur_integrated_gradients(_image_sum, _tiny_images(), max_sigma=75.0, n_steps=8,
+                                               return_convergence_delta=True)
+    assert torch.isfinite(a).all() and torch.isfinite(delta).all()
+
+
+def test_many_gauss_legendre_nodes_cost_no_eigenproblem():
+    import time
+
+    from iglib.quadrature import alphas_and_weights
+
+    start = time.perf_counter()
+    alphas, weights = alphas_and_weights("gausslegendre", 10_000)
+    assert time.perf_counter() - start < 30  # numpy's m x m eigenproblem took more than 90 s
+    assert abs(weights.sum() - 1) < 1e-12 and (np.diff(alphas) > 0).all() and 0 < alphas[0] and alphas[-1] < 1
+    assert abs(weights @ np.cos(3 * alphas) - np.sin(3) / 3) < 1e-12
+
+
+NUMPY_INTEGERS = {
+    "n_steps": lambda: iglib.integrated_gradients(_sqrt_abs, _issue_x(), n_steps=np.int64(4)),
+    "internal_batch_size": lambda: iglib.integrated_gradients(_sqrt_abs, _issue_x(), internal_batch_size=np.int32(1)),
+    "target": lambda: iglib.integrated_gradients(_issue_linear(), _issue_x(), target=np.int64(2)),
+    "n_samples": lambda: iglib.smoothgrad(_sqrt_abs, _issue_x(), n_samples=np.int16(3), seed=np.int64(0)),
+    "n_points": lambda: iglib.evaluation.deletion_curve(_sqrt_abs, _issue_x(), _issue_x(), n_points=np.int64(4)),
+    "top_interactions k": lambda: top_interactions(torch.eye(3) + 0.1, k=np.int64(2)),
+    "memory budget": lambda: auto_batch_size(Net(), _inputs(), target=0, budget=np.int64(2**20)),
+    "blur max_sigma": lambda: iglib.blur_integrated_gradients(_image_sum, _tiny_images(), max_sigma=np.int64(2),
+                                                              n_steps=np.int64(4)),
+}
+
+
+@pytest.mark.parametrize("argument", sorted(NUMPY_INTEGERS))
+def test_numpy_integers_are_accepted_wherever_ints_are(argument):
+    assert NUMPY_INTEGERS[argument]() is not None

@@ -5,7 +5,9 @@
 estimated with ``n_samples`` draws of a reference x'_k (uniformly among the given ones)
 and alpha per example. Summed over i it equals, in expectation, F(x) - E[F(x')]
 (completeness against the expected baseline); with one reference it is IG with random
-nodes instead of a quadrature rule.
+nodes instead of a quadrature rule. So F must be finite at every reference, as IG checks
+F(x'): where F(x'_k) = -inf the integral diverges, although no draw of alpha in (0, 1) lands
+on x'_k itself.
 """
 from __future__ import annotations
 
@@ -60,11 +62,13 @@ def expected_gradients(
     refs = references(baselines, x)
     n_samples = check_count(n_samples, "n_samples")
     check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples")
+    F.values(x[None], at="the inputs")
+    F.shared(refs, at="the references (baselines)")                 # F(x'_k) for every example's target
     g = check_seed(seed, x.device)
     pick = torch.randint(refs.shape[0], (n_samples, len(x)), generator=g, device=x.device)
     alpha = torch.rand((n_samples, len(x)), generator=g, dtype=x.dtype, device=x.device)
     x_ref = refs[pick]  # [S, N, *features]
     alpha = alpha.reshape(alpha.shape + (1,) * (x.dim() - 1))
     points = x_ref + alpha * (x - x_ref)
-    grads, _ = F.gradients(points)
+    grads, _ = F.gradients(points, alphas=alpha.reshape(n_samples, len(x)), at="the sampled points x'_k + alpha (x - x'_k)")
     return ((x - x_ref) * grads).mean(0)

@@ -27,5 +27,5 @@ def gradient(
     the gradient does not use it.
     """
     F, x, _ = prepare(model, inputs, baselines, target, additional_forward_args)
-    grads, _ = F.gradients(x[None])
+    grads, _ = F.gradients(x[None], at="the inputs")
     return grads[0]

@@ -24,5 +24,5 @@ def gradient_x_input(
 ) -> Tensor:
     """(x - x') * dF/dx (x), shaped like ``inputs``; ``baselines`` x' default zeros."""
     F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args)
-    grads, _ = F.gradients(x[None])
+    grads, _ = F.gradients(x[None], at="the inputs")
     return (x - x_base) * grads[0]

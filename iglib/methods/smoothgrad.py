@@ -3,7 +3,7 @@
     SG(x) = (1/n) sum_{k=1..n} dF/dx (x + e_k),   e_k ~ N(0, sigma^2),
 
 which smooths the visually noisy gradient map. Signed; not multiplied by the input;
-no baseline (``baselines`` is checked and unused).
+no baseline (``baselines`` is checked and unused). F must be finite at x and at every noisy copy.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ def smoothgrad(
     if (sigma < 0).any():
         raise ValueError(f"stdev must be >= 0, got {quote(stdev)}")
     check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} noisy copies of the {len(x)} examples")
+    F.values(x[None], at="the inputs")
     noise = torch.randn((n_samples,) + x.shape, generator=check_seed(seed, x.device), dtype=x.dtype, device=x.device)
-    grads, _ = F.gradients(x + sigma * noise)
+    grads, _ = F.gradients(x + sigma * noise, at="the noisy copies x + noise")
     return grads.mean(0)

@@ -18,6 +18,7 @@ Each factory computes everything on a grid once; ``draw`` only indexes the array
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Callable, Mapping, Sequence
 
@@ -54,7 +55,7 @@ def _scalar(value: float | Tensor, name: str) -> float:
         if value.numel() != 1:
             raise ValueError(f"{name} must be one number (a 1-D toy's input), got a tensor of shape {tuple(value.shape)}")
         return float(value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}")
     return float(value)
 

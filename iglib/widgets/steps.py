@@ -16,6 +16,7 @@ which sum to (m-1)/m. Its attributions are (m-1)/m times the true trapezoid's, s
 """
 from __future__ import annotations
 
+import numbers
 from typing import Any, Sequence
 
 import ipywidgets as widgets
@@ -105,7 +106,7 @@ def steps_widget(
     first m on the grid). ``last`` holds ``n_steps``, ``relative_delta`` and
     ``within_tolerance`` (both dicts by rule) of the last redraw.
     """
-    if not (isinstance(tolerance, (int, float)) and tolerance > 0):
+    if not (isinstance(tolerance, numbers.Real) and not isinstance(tolerance, (bool, np.bool_)) and tolerance > 0):
         raise ValueError(f"tolerance must be a positive number (0.05 is the paper's 5%), got {tolerance!r}")
     methods, grid = _check_rules(methods), _check_grid(steps)
     if n_steps is not None and n_steps not in grid:
