@@ -175,7 +175,7 @@ def check_target(target: Any, n: int) -> Target:
     if target is None:
         return Target(None, given)
     if isinstance(target, np.ndarray):
-        target = torch.as_tensor(target)
+        target = torch.as_tensor(target, device="cpu")
     if isinstance(target, Tensor):
         if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
             raise TypeError(f"target must hold integer class indices, got {quote(target)}")
@@ -218,7 +218,7 @@ def check_target(target: Any, n: int) -> Target:
         raise TypeError(
             f"target must be None, an int, a tuple, a list or a 1-D integer tensor, got {kind}: {quote(given)}"
         )
-    return Target(torch.tensor(rows, dtype=torch.long), given)
+    return Target(torch.tensor(rows, dtype=torch.long, device="cpu"), given)  # on the host; select moves it
 
 
 def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
@@ -252,7 +252,7 @@ def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
             f"target {quote(target.given)} has {k} indices per example, but the model's output has "
             f"{len(sizes)} dimensions per example (shape {tuple(sizes)})"
         )
-    size = torch.tensor(list(sizes), dtype=torch.long)
+    size = torch.tensor(list(sizes), dtype=torch.long, device="cpu")
     idx = target.index
     if ((idx < -size) | (idx >= size)).any():
         if k == 1:
@@ -348,7 +348,7 @@ def check_seed(seed: Any, device: torch.device = torch.device("cpu")) -> torch.G
     """A torch.Generator seeded with ``seed`` (an int); None draws the seed from torch's global
     RNG, so ``torch.manual_seed`` still makes the result reproducible."""
     if seed is None:
-        seed = int(torch.randint(0, 2**62, ()).item())
+        seed = int(torch.randint(0, 2**62, (), device="cpu").item())
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be None or an int, got {quote(seed)}")
     return torch.Generator(device=device).manual_seed(int(seed))

@@ -39,7 +39,7 @@ class StraightLine:
         self.baselines, self.inputs = baselines, inputs
 
     def __call__(self, alphas: Tensor) -> Tensor:
-        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
+        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.device, self.inputs.dtype)
         return self.baselines + a * (self.inputs - self.baselines)
 
     def velocity(self, alphas: Tensor) -> Tensor:

@@ -59,7 +59,8 @@ def expected_gradients(
     F, x, _ = prepare(model, inputs, None, target, additional_forward_args, internal_batch_size)
     refs = references(baselines, x)
     n_samples = check_count(n_samples, "n_samples")
-    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples",
+               device=x.device)
     g = check_seed(seed, x.device)
     pick = torch.randint(refs.shape[0], (n_samples, len(x)), generator=g, device=x.device)
     alpha = torch.rand((n_samples, len(x)), generator=g, dtype=x.dtype, device=x.device)
