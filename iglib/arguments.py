@@ -78,6 +78,30 @@ def check_batch_size(internal_batch_size: Any) -> int | str | None:
     return check_count(internal_batch_size, "internal_batch_size")
 
 
+# ---------------------------------------------------------------- devices
+META = "the meta device holds shapes but no values, and attributions need the values"
+
+
+def check_device(t: Tensor, name: str, inputs: Tensor | None = None, verb: str = "is", which: str = "",
+                 fix: str = "") -> None:
+    """One check for every tensor the user passes: ``t`` holds values (it is not on the ``meta``
+    device) and, given ``inputs``, sits on their device. The ValueError names the argument
+    (``name``; ``which`` adds the parameter or buffer) and the device expected; ``fix`` replaces
+    the default advice."""
+    on_inputs = inputs is not None and inputs.device.type != "meta"
+    expected = str(inputs.device) if on_inputs else "cpu"
+    start = f"inputs are on {inputs.device} but " if on_inputs else ""
+    where = f" ({which})" if which else ""
+    if t.device.type == "meta":
+        advice = fix or (f"make it there (e.g. torch.tensor(..., device={expected!r})); a meta tensor cannot "
+                         "be copied with .to()")
+        raise ValueError(f"{start}{name} {verb} on meta{where}: {META}. Expected {name} on "
+                         f"{expected if on_inputs else 'a real device (cpu or cuda)'}: {advice}")
+    if on_inputs and t.device != inputs.device:
+        advice = fix or f"e.g. {name}.to({expected!r})"
+        raise ValueError(f"{start}{name} {verb} on {t.device}{where}; move them to the same device ({advice})")
+
+
 # ---------------------------------------------------------------- tensors
 def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
     """One finite floating-point tensor with a batch dimension, detached from any graph."""
@@ -90,6 +114,7 @@ def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
         )
     if not isinstance(inputs, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(inputs).__name__}")
+    check_device(inputs, name, verb="are" if name == "inputs" else "is")
     if not inputs.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (gradients need one), got "
@@ -127,10 +152,7 @@ def check_baselines(baselines: Any, inputs: Tensor, name: str = "baselines") -> 
             f"{name} must be None, a number or a torch.Tensor broadcastable to inputs "
             f"{tuple(inputs.shape)}, got {type(baselines).__name__}"
         )
-    if baselines.device != inputs.device:
-        raise ValueError(
-            f"{name} is on {baselines.device} but inputs are on {inputs.device}; move both to the same device"
-        )
+    check_device(baselines, name, inputs)
     if baselines.dtype == torch.bool or baselines.is_complex():
         raise TypeError(f"{name} must hold real numbers, got dtype {baselines.dtype}")
     try:
@@ -177,6 +199,7 @@ def check_target(target: Any, n: int) -> Target:
     if isinstance(target, np.ndarray):
         target = torch.as_tensor(target, device="cpu")
     if isinstance(target, Tensor):
+        check_device(target, "target", fix="pass the classes as ints, a list, or a tensor on the cpu or the inputs' device")
         if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
             raise TypeError(f"target must hold integer class indices, got {quote(target)}")
         if target.numel() == 1 and target.dim() <= 1:
@@ -226,6 +249,7 @@ def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
     each of the ``n`` examples (k n rows, step-major), checked against the output's shape."""
     if not isinstance(output, Tensor):
         raise TypeError(f"the model must return a torch.Tensor, got {type(output).__name__}")
+    check_device(output, "the model's output", fix="the model uses parameters or buffers on meta; " + MATERIALISE)
     rows, target = k * n, target.repeat(k)
     if output.dim() == 0 or output.shape[0] != rows:
         batch = f"{n} examples" if rows == n else f"{rows} points ({rows // n} per example of the {n} in inputs)"
@@ -271,6 +295,8 @@ def module_of(model: Any) -> nn.Module | None:
     return module if isinstance(module, nn.Module) else None
 
 
+MATERIALISE = ("load real weights first (model.to_empty(device='cpu') then model.load_state_dict(...)), "
+               "or build the model outside torch.device('meta')")
 RANDOM_IN_TRAINING = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
@@ -292,13 +318,12 @@ def check_model(model: Any, inputs: Tensor, name: str = "model") -> None:
             UserWarning,
             stacklevel=4,
         )
+    for kind, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
+        for tensor_name, t in named:
+            if t.device.type == "meta" or (kind == "parameter" and t.device != inputs.device):
+                check_device(t, f"the {name}'s {kind}s", inputs, verb="are", which=f"{kind} {tensor_name!r}",
+                             fix=MATERIALISE if t.device.type == "meta" else f"e.g. inputs.to({str(t.device)!r})")
     params = [p for p in module.parameters() if p.is_floating_point()]
-    if params and params[0].device != inputs.device:
-        device = params[0].device
-        raise ValueError(
-            f"inputs are on {inputs.device} but the {name}'s parameters are on {device}; move them to the "
-            f"same device (e.g. inputs.to({str(device)!r}))"
-        )
     dtypes = {p.dtype for p in params}
     if dtypes and inputs.dtype not in dtypes:
         want = sorted(str(d) for d in dtypes)[0]
@@ -322,8 +347,7 @@ def check_args(additional_forward_args: Any, model: Any, inputs: Tensor) -> tupl
         if not isinstance(a, Tensor):
             continue
         where = f"additional_forward_args[{i}]" if len(args) > 1 else "additional_forward_args"
-        if a.device != inputs.device:
-            raise ValueError(f"{where} is on {a.device} but inputs are on {inputs.device}")
+        check_device(a, where, inputs)
         if a.dim() > 0 and a.shape[0] != n:
             raise ValueError(
                 f"{where} has shape {tuple(a.shape)} but inputs hold {n} examples: a tensor argument carries "

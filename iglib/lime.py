@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .arguments import Model, TargetLike, check_baselines, check_count, check_number, check_seed
+from .arguments import Model, TargetLike, check_baselines, check_count, check_device, check_number, check_seed
 from .forward import prepare
 from .memory import check_fits
 
@@ -179,6 +179,8 @@ def superpixels(image: np.ndarray | Tensor, n_segments: int = 50, compactness: f
 
 def _segment_maps(segments: Any, x: Tensor) -> Tensor:
     """The segment map of every example as long [N, H, W] with labels 0..K_n - 1."""
+    if isinstance(segments, Tensor):
+        check_device(segments, "segments")
     seg = torch.as_tensor(np.asarray(segments.cpu() if isinstance(segments, Tensor) else segments), device="cpu")
     if seg.is_floating_point() or seg.dtype == torch.bool:
         raise TypeError(f"segments must hold integer superpixel labels, got dtype {seg.dtype}")

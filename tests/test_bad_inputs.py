@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import iglib
+import iglib.text
 from iglib import axioms
 from iglib.lime import lime_image, lime_tabular
 from iglib.memory import auto_batch_size
@@ -296,3 +297,75 @@ def test_requires_grad_inputs_keep_no_graph():
     for function in ("integrated_gradients", "path_integrated_gradients", "smoothgrad", "expected_gradients"):
         a = FUNCTIONS[function](Net(), x, target=0, internal_batch_size=N)
         assert not a.requires_grad and a.grad_fn is None, function
+
+
+# ---------------------------------------------------------------- the meta device (issue 28, item 7)
+class WithBuffer(Net):
+    """Net with a buffer subtracted from its inputs: a model whose parameters are real but one buffer is not."""
+
+    def __init__(self, device: str = "cpu"):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(6, device=device))
+
+    def forward(self, x):
+        return self.body(x.flatten(1) - self.shift)
+
+
+META_EXPECTED = r"the meta device holds shapes but no values.*Expected"
+
+
+class TestMetaDevice:
+    """Targets, baselines, arguments, inputs, parameters and buffers on ``meta`` (tensors without values):
+    one ValueError from :func:`iglib.arguments.check_device` naming the argument and the device expected."""
+
+    @pytest.mark.parametrize("function", sorted(PER_EXAMPLE - {"completeness", "sensitivity_b"}))
+    def test_a_per_example_target_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"target is on meta: {META_EXPECTED} target on a real device \(cpu or cuda\)"):
+            FUNCTIONS[function](Net(), _inputs(), target=torch.tensor([0, 1], device="meta"))
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_a_buffer_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but the model's buffers are on meta \(buffer 'shift'\): "
+                                             rf"{META_EXPECTED} the model's buffers on cpu: .*to_empty\(device='cpu'\)"):
+            FUNCTIONS[function](WithBuffer("meta"), _inputs(), target=0)
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_a_model_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but the model's parameters are on meta "
+                                             rf"\(parameter 'body.1.weight'\): {META_EXPECTED} the model's parameters on cpu"):
+            FUNCTIONS[function](Net().to("meta"), _inputs(), target=0)
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_inputs_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on meta: {META_EXPECTED} inputs on a real device"):
+            FUNCTIONS[function](Net(), _inputs().to("meta"), target=0)
+
+    @pytest.mark.parametrize("function", sorted(USES_BASELINE - {"path_integrated_gradients"} | {"expected_gradients"}))
+    def test_baselines_on_meta(self, function):
+        baselines = torch.zeros(SHAPE, device="meta")
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but baselines is on meta: {META_EXPECTED} baselines on cpu"):
+            FUNCTIONS[function](Net(), _inputs(), baselines=baselines, target=0)
+
+    @pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"completeness", "sensitivity_b"}))
+    def test_additional_forward_args_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"additional_forward_args is on meta: {META_EXPECTED} additional_forward_args on cpu"):
+            FUNCTIONS[function](Scaled(), _inputs(), target=0, additional_forward_args=torch.ones(N, device="meta"))
+
+    def test_a_callable_that_computes_on_meta(self):
+        """A plain function hides its module: its output on meta is refused by name."""
+        net = Net().to("meta")
+        with pytest.raises(ValueError, match=rf"the model's output is on meta: {META_EXPECTED}.*to_empty"):
+            iglib.integrated_gradients(lambda x: net(x.to("meta")), _inputs(), target=0, n_steps=2)
+
+    def test_stdev_path_segments_and_ids_on_meta(self):
+        x = _inputs()
+        with pytest.raises(ValueError, match=rf"stdev is on meta: {META_EXPECTED} stdev on cpu"):
+            iglib.smoothgrad(Net(), x, target=0, stdev=torch.ones(SHAPE, device="meta"), seed=0)
+        with pytest.raises(ValueError, match=rf"path is on meta: {META_EXPECTED} path on cpu"):
+            iglib.path_integrated_gradients(Net(), x, torch.zeros((3,) + SHAPE, device="meta"), target=0)
+        with pytest.raises(ValueError, match=rf"segments is on meta: {META_EXPECTED}"):
+            lime_image(Net(), x, _seg().to("meta"), target=0, n_samples=4, seed=0)
+        embedding = nn.Embedding(4, 6)
+        with pytest.raises(ValueError, match=rf"ids is on meta: {META_EXPECTED}"):
+            iglib.text.embedding_integrated_gradients(nn.Sequential(embedding), embedding, torch.zeros(1, 2, dtype=torch.long,
+                                                                                                      device="meta"))
