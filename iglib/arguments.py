@@ -10,6 +10,9 @@ a number, or a tensor broadcastable to ``inputs``; ``target`` is
 ``additional_forward_args`` are passed after the input (one value, or a tuple); tensors among
 them carry the batch on dimension 0 and are repeated with the inputs, once per path point.
 
+Every tensor argument holds values (not the ``meta`` device) on the inputs' device: one check,
+:func:`check_device`, for the inputs, baselines, targets, arguments and the model's parameters.
+
 Each bad argument is a ``TypeError`` (wrong kind of value) or ``ValueError`` (wrong value) whose
 message names the argument, quotes what was passed (the user's batch, never the internal
 steps x batch) and says what was expected.
@@ -318,11 +321,13 @@ def check_model(model: Any, inputs: Tensor, name: str = "model") -> None:
             UserWarning,
             stacklevel=4,
         )
-    for kind, named in (("parameter", module.named_parameters()), ("buffer", module.named_buffers())):
-        for tensor_name, t in named:
-            if t.device.type == "meta" or (kind == "parameter" and t.device != inputs.device):
-                check_device(t, f"the {name}'s {kind}s", inputs, verb="are", which=f"{kind} {tensor_name!r}",
-                             fix=MATERIALISE if t.device.type == "meta" else f"e.g. inputs.to({str(t.device)!r})")
+    tensors = [("parameter", *p) for p in module.named_parameters()] + [("buffer", *b) for b in module.named_buffers()]
+    # any parameter or buffer on meta; else the first parameter must share the inputs' device
+    kind, tensor_name, t = next((e for e in tensors if e[2].device.type == "meta"),
+                                next((e for e in tensors if e[0] == "parameter"), (None, None, None)))
+    if t is not None:
+        check_device(t, f"the {name}'s {kind}s", inputs, verb="are", which=f"{kind} {tensor_name!r}",
+                     fix=MATERIALISE if t.device.type == "meta" else f"e.g. inputs.to({str(t.device)!r})")
     params = [p for p in module.parameters() if p.is_floating_point()]
     dtypes = {p.dtype for p in params}
     if dtypes and inputs.dtype not in dtypes:
