@@ -10,6 +10,9 @@ a number, or a tensor broadcastable to ``inputs``; ``target`` is
 ``additional_forward_args`` are passed after the input (one value, or a tuple); tensors among
 them carry the batch on dimension 0 and are repeated with the inputs, once per path point.
 
+Every tensor argument holds values (not the ``meta`` device) on the inputs' device: one check,
+:func:`check_device`, for the inputs, baselines, targets, arguments and the model's parameters.
+
 Each bad argument is a ``TypeError`` (wrong kind of value) or ``ValueError`` (wrong value) whose
 message names the argument, quotes what was passed (the user's batch, never the internal
 steps x batch) and says what was expected.
@@ -78,6 +81,30 @@ def check_batch_size(internal_batch_size: Any) -> int | str | None:
     return check_count(internal_batch_size, "internal_batch_size")
 
 
+# ---------------------------------------------------------------- devices
+META = "the meta device holds shapes but no values, and attributions need the values"
+
+
+def check_device(t: Tensor, name: str, inputs: Tensor | None = None, verb: str = "is", which: str = "",
+                 fix: str = "") -> None:
+    """One check for every tensor the user passes: ``t`` holds values (it is not on the ``meta``
+    device) and, given ``inputs``, sits on their device. The ValueError names the argument
+    (``name``; ``which`` adds the parameter or buffer) and the device expected; ``fix`` replaces
+    the default advice."""
+    on_inputs = inputs is not None and inputs.device.type != "meta"
+    expected = str(inputs.device) if on_inputs else "cpu"
+    start = f"inputs are on {inputs.device} but " if on_inputs else ""
+    where = f" ({which})" if which else ""
+    if t.device.type == "meta":
+        advice = fix or (f"make it there (e.g. torch.tensor(..., device={expected!r})); a meta tensor cannot "
+                         "be copied with .to()")
+        raise ValueError(f"{start}{name} {verb} on meta{where}: {META}. Expected {name} on "
+                         f"{expected if on_inputs else 'a real device (cpu or cuda)'}: {advice}")
+    if on_inputs and t.device != inputs.device:
+        advice = fix or f"e.g. {name}.to({expected!r})"
+        raise ValueError(f"{start}{name} {verb} on {t.device}{where}; move them to the same device ({advice})")
+
+
 # ---------------------------------------------------------------- tensors
 def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
     """One finite floating-point tensor with a batch dimension, detached from any graph."""
@@ -90,6 +117,7 @@ def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
         )
     if not isinstance(inputs, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(inputs).__name__}")
+    check_device(inputs, name, verb="are" if name == "inputs" else "is")
     if not inputs.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (gradients need one), got "
@@ -127,10 +155,7 @@ def check_baselines(baselines: Any, inputs: Tensor, name: str = "baselines") -> 
             f"{name} must be None, a number or a torch.Tensor broadcastable to inputs "
             f"{tuple(inputs.shape)}, got {type(baselines).__name__}"
         )
-    if baselines.device != inputs.device:
-        raise ValueError(
-            f"{name} is on {baselines.device} but inputs are on {inputs.device}; move both to the same device"
-        )
+    check_device(baselines, name, inputs)
     if baselines.dtype == torch.bool or baselines.is_complex():
         raise TypeError(f"{name} must hold real numbers, got dtype {baselines.dtype}")
     try:
@@ -176,8 +201,9 @@ def check_target(target: Any, n: int) -> Target:
     if target is None:
         return Target(None, given)
     if isinstance(target, np.ndarray):
-        target = torch.as_tensor(target)
+        target = torch.as_tensor(target, device="cpu")
     if isinstance(target, Tensor):
+        check_device(target, "target", fix="pass the classes as ints, a list, or a tensor on the cpu or the inputs' device")
         if target.is_floating_point() or target.is_complex() or target.dtype == torch.bool:
             raise TypeError(f"target must hold integer class indices, got {quote(target)}")
         if target.numel() == 1 and target.dim() <= 1:
@@ -219,7 +245,7 @@ def check_target(target: Any, n: int) -> Target:
         raise TypeError(
             f"target must be None, an int, a tuple, a list or a 1-D integer tensor, got {kind}: {quote(given)}"
         )
-    return Target(torch.tensor(rows, dtype=torch.long), given)
+    return Target(torch.tensor(rows, dtype=torch.long, device="cpu"), given)  # on the host; select moves it
 
 
 def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
@@ -227,6 +253,7 @@ def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
     each of the ``n`` examples (k n rows, step-major), checked against the output's shape."""
     if not isinstance(output, Tensor):
         raise TypeError(f"the model must return a torch.Tensor, got {type(output).__name__}")
+    check_device(output, "the model's output", fix="the model uses parameters or buffers on meta; " + MATERIALISE)
     rows, target = k * n, target.repeat(k)
     if output.dim() == 0 or output.shape[0] != rows:
         batch = f"{n} examples" if rows == n else f"{rows} points ({rows // n} per example of the {n} in inputs)"
@@ -253,7 +280,7 @@ def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
             f"target {quote(target.given)} has {k} indices per example, but the model's output has "
             f"{len(sizes)} dimensions per example (shape {tuple(sizes)})"
         )
-    size = torch.tensor(list(sizes), dtype=torch.long)
+    size = torch.tensor(list(sizes), dtype=torch.long, device="cpu")
     idx = target.index
     if ((idx < -size) | (idx >= size)).any():
         if k == 1:
@@ -272,6 +299,8 @@ def module_of(model: Any) -> nn.Module | None:
     return module if isinstance(module, nn.Module) else None
 
 
+MATERIALISE = ("load real weights first (model.to_empty(device='cpu') then model.load_state_dict(...)), "
+               "or build the model outside torch.device('meta')")
 RANDOM_IN_TRAINING = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
@@ -293,13 +322,14 @@ def check_model(model: Any, inputs: Tensor, name: str = "model") -> None:
             UserWarning,
             stacklevel=4,
         )
+    tensors = [("parameter", *p) for p in module.named_parameters()] + [("buffer", *b) for b in module.named_buffers()]
+    # any parameter or buffer on meta; else the first parameter must share the inputs' device
+    kind, tensor_name, t = next((e for e in tensors if e[2].device.type == "meta"),
+                                next((e for e in tensors if e[0] == "parameter"), (None, None, None)))
+    if t is not None:
+        check_device(t, f"the {name}'s {kind}s", inputs, verb="are", which=f"{kind} {tensor_name!r}",
+                     fix=MATERIALISE if t.device.type == "meta" else f"e.g. inputs.to({str(t.device)!r})")
     params = [p for p in module.parameters() if p.is_floating_point()]
-    if params and params[0].device != inputs.device:
-        device = params[0].device
-        raise ValueError(
-            f"inputs are on {inputs.device} but the {name}'s parameters are on {device}; move them to the "
-            f"same device (e.g. inputs.to({str(device)!r}))"
-        )
     dtypes = {p.dtype for p in params}
     if dtypes and inputs.dtype not in dtypes:
         want = sorted(str(d) for d in dtypes)[0]
@@ -323,8 +353,7 @@ def check_args(additional_forward_args: Any, model: Any, inputs: Tensor) -> tupl
         if not isinstance(a, Tensor):
             continue
         where = f"additional_forward_args[{i}]" if len(args) > 1 else "additional_forward_args"
-        if a.device != inputs.device:
-            raise ValueError(f"{where} is on {a.device} but inputs are on {inputs.device}")
+        check_device(a, where, inputs)
         if a.dim() > 0 and a.shape[0] != n:
             raise ValueError(
                 f"{where} has shape {tuple(a.shape)} but inputs hold {n} examples: a tensor argument carries "
@@ -349,7 +378,7 @@ def check_seed(seed: Any, device: torch.device = torch.device("cpu")) -> torch.G
     """A torch.Generator seeded with ``seed`` (an int); None draws the seed from torch's global
     RNG, so ``torch.manual_seed`` still makes the result reproducible."""
     if seed is None:
-        seed = int(torch.randint(0, 2**62, ()).item())
+        seed = int(torch.randint(0, 2**62, (), device="cpu").item())
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be None or an int, got {quote(seed)}")
     return torch.Generator(device=device).manual_seed(int(seed))

@@ -128,7 +128,7 @@ def _probes(x: Tensor, x_base: Tensor, k: int = 16, seed: int = 0) -> Tensor:
     g = torch.Generator(device="cpu").manual_seed(seed)
     lo, hi = torch.minimum(x, x_base), torch.maximum(x, x_base)
     span = hi - lo + 1
-    u = torch.rand((k,) + x.shape, generator=g, dtype=torch.float64).to(x.device, x.dtype)
+    u = torch.rand((k,) + x.shape, generator=g, dtype=torch.float64, device="cpu").to(x.device, x.dtype)
     box = lo - span + 3 * span * u
     line = torch.stack([x_base + t * (x - x_base) for t in (0.0, 0.25, 0.5, 0.75, 1.0)])
     return torch.cat([line, box])
@@ -200,8 +200,8 @@ def sensitivity_b(
     probes = _probes(x, x_base)
     moved = probes.reshape(-1, n_features).clone()
     moved[:, dummy] = moved[:, dummy] + 10 * torch.randn(
-        len(moved), generator=torch.Generator().manual_seed(1), dtype=torch.float64
-    ).to(moved.dtype)
+        len(moved), generator=torch.Generator(device="cpu").manual_seed(1), dtype=torch.float64, device="cpu"
+    ).to(moved.device, moved.dtype)
     if not torch.allclose(F.values(probes), F.values(moved.reshape(probes.shape)), rtol=1e-9, atol=1e-12):
         raise ValueError(f"Sensitivity(b) needs a model that ignores feature {dummy}, but F changes when it changes")
     delta_f = F.difference(x, x_base)

@@ -47,7 +47,7 @@ def uniform_noise(inputs: Tensor, low: float, high: float, seed: int = 0) -> Ten
     x = _image_batch(inputs)
     _check_range(low, high)
     g = torch.Generator(device="cpu").manual_seed(seed)
-    return (low + (high - low) * torch.rand(x.shape, generator=g, dtype=x.dtype)).to(x.device)
+    return (low + (high - low) * torch.rand(x.shape, generator=g, dtype=x.dtype, device="cpu")).to(x.device)
 
 
 def gaussian_noise(inputs: Tensor, sigma: float, low: float, high: float, seed: int = 0) -> Tensor:
@@ -57,7 +57,7 @@ def gaussian_noise(inputs: Tensor, sigma: float, low: float, high: float, seed: 
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0 (in the model's input units), got {sigma}")
     g = torch.Generator(device="cpu").manual_seed(seed)
-    noise = sigma * torch.randn(x.shape, generator=g, dtype=x.dtype)
+    noise = sigma * torch.randn(x.shape, generator=g, dtype=x.dtype, device="cpu")
     return (x + noise.to(x.device)).clamp(low, high)
 
 
@@ -66,7 +66,7 @@ def gaussian_kernel(sigma: float) -> Tensor:
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0 pixels, got {sigma}")
     radius = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    t = torch.arange(-radius, radius + 1, dtype=torch.float64, device="cpu")
     k = torch.exp(-(t**2) / (2 * sigma**2))
     return k / k.sum()
 

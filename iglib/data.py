@@ -42,7 +42,17 @@ def sources() -> dict[str, dict]:
             f"the data manifest {MANIFEST} is missing; iglib reads its data from the project folder, "
             "so install it from a clone with `pip install -e .` (what `make setup` does)"
         )
-    return json.loads(MANIFEST.read_text())
+    fix = ("Restore it with `git checkout -- data/manifest.json` (or copy it again from a clone of the project); "
+           "`python -m iglib.data` then checks every file against it")
+    try:
+        manifest = json.loads(MANIFEST.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"the data manifest {MANIFEST} is damaged (truncated or garbled): it is not valid JSON "
+                         f"({e}). {fix}") from None
+    if not isinstance(manifest, dict) or not all(isinstance(v, dict) and "sha256" in v for v in manifest.values()):
+        raise ValueError(f"the data manifest {MANIFEST} is damaged: expected a JSON object mapping each file name "
+                         f"to its record (with its \"sha256\"). {fix}")
+    return manifest
 
 
 def cache_dir() -> Path:

@@ -43,7 +43,8 @@ class Curve:
 
 def area(fractions: Tensor, scores: Tensor) -> Tensor:
     """Area under the curve, the trapezoid rule over ``fractions`` [K+1]: scores [K+1] -> [], [N, K+1] -> [N]."""
-    fractions, scores = torch.as_tensor(fractions, dtype=torch.float64), torch.as_tensor(scores, dtype=torch.float64)
+    fractions = torch.as_tensor(fractions, dtype=torch.float64, device="cpu")
+    scores = torch.as_tensor(scores, dtype=torch.float64, device="cpu")
     if fractions.dim() != 1 or scores.shape[-1] != fractions.numel() or fractions.numel() < 2:
         raise ValueError(
             f"scores must end in one value per fraction ({fractions.numel()}, at least 2), got shape {tuple(scores.shape)}"
@@ -74,7 +75,7 @@ def _curve(model: Model, inputs: Tensor, attributions: Tensor, target: TargetLik
     n_points = _check(x, attributions, n_points)
     order = feature_ranking(attributions.detach().to(x.device))
     n, n_features = order.shape
-    counts = torch.linspace(0, n_features, n_points + 1).round().long().tolist()
+    counts = torch.linspace(0, n_features, n_points + 1, device="cpu").round().long().tolist()
     # rank[i, p] = the position of feature p in example i's ranking
     rank = torch.empty_like(order).scatter_(1, order, torch.arange(n_features, device=x.device).expand(n, -1))
     pixel_shape = (n, 1) + x.shape[2:] if x.dim() == 4 else x.shape
@@ -83,7 +84,7 @@ def _curve(model: Model, inputs: Tensor, attributions: Tensor, target: TargetLik
         chosen = (rank < k).reshape(pixel_shape)  # the top-k features of each example
         points.append(torch.where(chosen, x, reference) if insert else torch.where(chosen, reference, x))
     scores = F.values(torch.stack(points)).T.to(torch.float64).cpu()
-    return Curve(torch.tensor(counts, dtype=torch.float64) / n_features, scores)
+    return Curve(torch.tensor(counts, dtype=torch.float64, device="cpu") / n_features, scores)
 
 
 def deletion_curve(
@@ -112,5 +113,5 @@ def insertion_curve(
 
 def random_attributions(inputs: Tensor, seed: int = 0) -> Tensor:
     """A random ranking as a control: i.i.d. uniform values shaped like ``inputs`` (same seed, same ranking)."""
-    generator = torch.Generator().manual_seed(seed)
-    return torch.rand(inputs.shape, generator=generator, dtype=torch.float64).to(inputs.device)
+    generator = torch.Generator(device="cpu").manual_seed(seed)
+    return torch.rand(inputs.shape, generator=generator, dtype=torch.float64, device="cpu").to(inputs.device)

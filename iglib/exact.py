@@ -246,7 +246,8 @@ def _next_breakpoint(F: Score, line: StraightLine, alpha: float) -> float:
     probe = alpha + _lookahead(line.inputs.dtype)
     recorder = _KinkRecorder()
     with torch.no_grad(), forward_ad.dual_level():
-        point = forward_ad.make_dual(line(torch.tensor([probe], dtype=torch.float64)), (line.inputs - line.baselines)[None])
+        alpha = torch.tensor([probe], dtype=torch.float64, device=line.inputs.device)
+        point = forward_ad.make_dual(line(alpha), (line.inputs - line.baselines)[None])
         with recorder:
             F(point)
     return min(1.0, probe + recorder.nearest)
@@ -263,13 +264,14 @@ def _pieces(F: Score, line: StraightLine, max_pieces: int, example: int) -> Tens
                 "iglib.integrated_gradients (quadrature) for a network this large"
             )
         alphas.append(_next_breakpoint(F, line, alphas[-1]))
-    return torch.tensor(alphas, dtype=torch.float64)
+    return torch.tensor(alphas, dtype=torch.float64, device="cpu")  # host-side numbers
 
 
 def _integrate(F: Score, line: StraightLine, alphas: Tensor, example: int) -> Tensor:
     """(x - x') * sum_k (a_{k+1} - a_k) * dF/dx(gamma(midpoint_k)), checking that F is affine on each piece."""
     x = line.inputs
     direction = x - line.baselines
+    alphas = alphas.to(x.device)
     lengths, mids = alphas.diff(), (alphas[1:] + alphas[:-1]) / 2
     input_scale = float(torch.maximum(x.abs().max(), line.baselines.abs().max()))
     total = torch.zeros_like(x)

@@ -42,11 +42,12 @@ class Score:
     """
 
     def __init__(self, model: Model, target: Target, args: tuple, n: int, internal_batch_size: int | None = None,
-                 point_bytes: int = 0):
+                 point_bytes: int = 0, device: torch.device = torch.device("cpu")):
         self.model, self.target, self.args, self.n = model, target, args, n
         self.internal_batch_size = internal_batch_size
         self.point_bytes = point_bytes  # bytes of one point of all N examples, for the memory check
         self.first_example = 0  # the user's index of example 0 here (F.example(i) is example i), for messages
+        self.device = torch.device(device)  # the inputs' device, whose memory the points use
 
     def __call__(self, points: Tensor, at: str = "the path points", first: int = 0) -> Tensor:
         k = points.shape[0]
@@ -146,7 +147,7 @@ class Score:
         if self.internal_batch_size is None:
             memory.check_fits(3 * per * self.point_bytes, f"{name}={k} with internal_batch_size=None evaluates {k} "
                               f"points of each of the {self.n} examples in one forward pass, which",
-                              "; pass internal_batch_size (an int, or 'auto')")
+                              "; pass internal_batch_size (an int, or 'auto')", device=self.device)
         return [slice(s, s + per) for s in range(0, k, per)]
 
     def ends(self, x: Tensor, baselines: Tensor) -> tuple[Tensor, Tensor]:
@@ -171,7 +172,7 @@ class Score:
         return self._like(model, self.target, self.args, self.n)
 
     def _like(self, model: Model, target: Target, args: tuple, n: int) -> "Score":
-        like = Score(model, target, args, n, self.internal_batch_size, self.point_bytes * n // self.n)
+        like = Score(model, target, args, n, self.internal_batch_size, self.point_bytes * n // self.n, self.device)
         like.first_example = self.first_example
         return like
 
@@ -189,7 +190,7 @@ def prepare(
     x_base = check_baselines(baselines, x)
     check_model(model, x)
     F = Score(model, check_target(target, len(x)), check_args(additional_forward_args, model, x), len(x),
-              point_bytes=x.numel() * x.element_size())
+              point_bytes=x.numel() * x.element_size(), device=x.device)
     ibs = check_batch_size(internal_batch_size)
     F.internal_batch_size = memory.auto_batch_size_of(F, x) if ibs == "auto" else ibs
     return F, x, x_base

@@ -81,7 +81,7 @@ def guided_integrated_gradients(
         alpha_z = torch.where(moving, (z - start) / per_unit, alpha_max)
         z = torch.where(alpha_z < alpha_min, z_min, z)                       # pull up the features left behind
         free = torch.where(z == z_max, torch.inf, g.abs())                   # features at z_max cannot move
-        done = torch.zeros(n, 1, dtype=torch.bool)
+        done = torch.zeros(n, 1, dtype=torch.bool, device=z.device)
         while True:  # move the free features with the smallest |g|, a fraction at a time, until the L1 target
             l1 = (z - end).abs().sum(1, keepdim=True)
             done |= (l1 - l1_target).abs() <= CLOSE * torch.maximum(torch.maximum(l1, l1_target), torch.ones_like(l1))

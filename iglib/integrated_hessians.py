@@ -75,7 +75,8 @@ def integrated_hessians(
     dims = x[0].numel()
     s, weights = nodes(method, n_steps, like=x)                            # s [m, 1, ...], w [m]
     check_fits(3 * len(weights) * n * dims * dims * x.element_size(),
-               f"the Hessians of {dims} features at n_steps={n_steps} points of the {len(x)} examples")
+               f"the Hessians of {dims} features at n_steps={n_steps} points of the {len(x)} examples",
+               device=x.device)
     change = F.difference(x, x_base)
     s = s.reshape(-1)
     log_s = torch.where(s > 0, torch.log(s.clamp_min(torch.finfo(x.dtype).tiny)), 0.0)
@@ -152,12 +153,12 @@ def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[i
     """The pairs i < j of one example's interaction matrix Gamma [D, D], strongest first:
     (i, j, Gamma_ij), sorted by |Gamma_ij| (ties: the first pair in row-major order first);
     the ``k`` strongest, or all D (D - 1) / 2 pairs with ``k=None``."""
-    gamma = torch.as_tensor(interactions)
+    gamma = interactions if isinstance(interactions, Tensor) else torch.as_tensor(interactions, device="cpu")
     if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
         raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
     if k is not None and (not is_int(k) or k < 0):
         raise ValueError(f"k must be a non-negative int or None, got {k!r}")
-    i, j = torch.triu_indices(len(gamma), len(gamma), offset=1)
+    i, j = torch.triu_indices(len(gamma), len(gamma), offset=1, device=gamma.device)
     values = gamma[i, j]
     order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))
     return [(int(i[p]), int(j[p]), float(values[p])) for p in order[: None if k is None else int(k)]]

@@ -30,8 +30,8 @@ class InteriorGradients:
 
     inputs: Tensor  # x, [N, *features]
     baselines: Tensor  # x', [N, *features]
-    alphas: Tensor  # [K], float64
-    weights: Tensor  # [K], the rule's quadrature weights (sum 1), float64
+    alphas: Tensor  # [K], float64, on the CPU
+    weights: Tensor  # [K], the rule's quadrature weights (sum 1), float64, on the CPU
     scores: Tensor  # F(x' + alpha_k (x - x')), [K, N]
     gradients: Tensor  # dF/dx there, [K, N, *features]
     baseline_scores: Tensor  # F(x'), [N]
@@ -40,7 +40,7 @@ class InteriorGradients:
 
     def integrated_gradients(self) -> Tensor:
         """(x - x') * sum_k w_k g_k, shaped like ``inputs``."""
-        w = self.weights.to(self.gradients.dtype)
+        w = self.weights.to(self.gradients.device, self.gradients.dtype)
         return (self.inputs - self.baselines) * torch.tensordot(w, self.gradients, dims=1)
 
     def convergence_delta(self) -> Tensor:
@@ -68,10 +68,10 @@ def interior_gradients(
     :meth:`InteriorGradients.integrated_gradients` reproduces.
     """
     F, x, x_base = prepare(model, inputs, baselines, target, additional_forward_args, internal_batch_size)
-    alphas, weights = nodes(method, n_steps, like=torch.empty((), dtype=torch.float64))
+    alphas, weights = nodes(method, n_steps, like=torch.empty((), dtype=torch.float64, device="cpu"))  # host
     f_x, f_base = F.ends(x, x_base)
     check_fits(2 * len(alphas) * x.numel() * x.element_size(), f"keeping the gradients at n_steps={n_steps} points of "
-               f"each of the {len(x)} examples")
+               f"each of the {len(x)} examples", device=x.device)
     a = alphas.to(x.device, x.dtype)
     grads, scores = F.gradients(x_base + a.reshape((-1,) + (1,) * x.dim()) * (x - x_base), alphas=a)
     return InteriorGradients(x, x_base, alphas, weights, scores, grads, f_base, f_x, method)

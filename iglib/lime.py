@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .arguments import Model, TargetLike, check_baselines, check_count, check_number, check_seed
+from .arguments import Model, TargetLike, check_baselines, check_count, check_device, check_number, check_seed
 from .forward import prepare
 from .memory import check_fits
 
@@ -64,7 +64,7 @@ def weighted_linear_fit(
 
 def effective_samples(weights: Tensor | np.ndarray) -> Tensor:
     """Kish's effective sample size (sum pi)^2 / sum pi^2 per row: how many samples the fit really uses."""
-    w = torch.as_tensor(weights, dtype=torch.float64)
+    w = torch.as_tensor(weights, dtype=torch.float64, device="cpu")
     return w.sum(-1) ** 2 / (w**2).sum(-1)
 
 
@@ -131,7 +131,8 @@ def lime_tabular(
     n_samples = _check_samples(n_samples)
     alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     n_features = x[0].numel()
-    check_fits(4 * 8 * n_samples * n_features, f"n_samples={n_samples} samples of {n_features} features")
+    check_fits(4 * 8 * n_samples * n_features, f"n_samples={n_samples} samples of {n_features} features",
+               device=torch.device("cpu"))  # numpy, on the host
     sigma = TABULAR_WIDTH * math.sqrt(n_features) if kernel_width is None else check_number(kernel_width, "kernel_width", positive=True)
     s = check_baselines(scale, x[:1], name="scale")[0].reshape(-1).cpu().to(torch.float64)
     if not (s > 0).all():
@@ -139,7 +140,7 @@ def lime_tabular(
     g = check_seed(seed)
     slopes, intercepts, r2, n_eff = [], [], [], []
     for i in range(len(x)):
-        e = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
+        e = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64, device="cpu")
         e[0] = 0.0  # the first sample is x itself
         weights = exponential_kernel(e.norm(dim=1).numpy(), sigma)
         _check_kernel(weights, e.numpy(), sigma)
@@ -155,7 +156,8 @@ def lime_tabular(
     attributions = coefficients * (x - x_base) if multiply_by_inputs else coefficients.clone()
     if not return_fit:
         return attributions
-    fit = LocalLinearModel(coefficients, torch.tensor(intercepts, dtype=torch.float64), torch.tensor(r2, dtype=torch.float64),
+    fit = LocalLinearModel(coefficients, torch.tensor(intercepts, dtype=torch.float64, device="cpu"),
+                           torch.tensor(r2, dtype=torch.float64, device="cpu"),
                            torch.stack(n_eff), n_samples * len(x))
     return attributions, fit
 
@@ -177,7 +179,9 @@ def superpixels(image: np.ndarray | Tensor, n_segments: int = 50, compactness: f
 
 def _segment_maps(segments: Any, x: Tensor) -> Tensor:
     """The segment map of every example as long [N, H, W] with labels 0..K_n - 1."""
-    seg = torch.as_tensor(np.asarray(segments.cpu() if isinstance(segments, Tensor) else segments))
+    if isinstance(segments, Tensor):
+        check_device(segments, "segments")
+    seg = torch.as_tensor(np.asarray(segments.cpu() if isinstance(segments, Tensor) else segments), device="cpu")
     if seg.is_floating_point() or seg.dtype == torch.bool:
         raise TypeError(f"segments must hold integer superpixel labels, got dtype {seg.dtype}")
     if seg.dim() == 2:
@@ -249,14 +253,15 @@ def lime_image(
     sigma = check_number(kernel_width, "kernel_width", positive=True)
     alpha = check_number(alpha, "alpha", expected="a number >= 0 (the ridge penalty)")
     seg = _segment_maps(segments, x).to(x.device)
-    check_fits(2 * 8 * n_samples * (int(seg.max()) + 1), f"n_samples={n_samples} masks of {int(seg.max()) + 1} superpixels")
+    check_fits(2 * 8 * n_samples * (int(seg.max()) + 1), f"n_samples={n_samples} masks of {int(seg.max()) + 1} superpixels",
+               device=torch.device("cpu"))  # numpy, on the host
     g = check_seed(seed)
     k_max = int(seg.max()) + 1
-    weights_out = torch.zeros(len(x), k_max, dtype=torch.float64)
+    weights_out = torch.zeros(len(x), k_max, dtype=torch.float64, device="cpu")
     intercepts, r2, n_eff = [], [], []
     for i in range(len(x)):
         k = int(seg[i].max()) + 1
-        z = (torch.rand(n_samples, k, generator=g) < 0.5).to(torch.float64)
+        z = (torch.rand(n_samples, k, generator=g, device="cpu") < 0.5).to(torch.float64)
         z[0] = 1.0  # the first sample is the image itself
         distances = 1.0 - np.sqrt(z.sum(1).numpy() / k)
         pi = exponential_kernel(distances, sigma)
@@ -272,8 +277,8 @@ def lime_image(
         intercepts.append(b)
         r2.append(score)
         n_eff.append(effective_samples(pi))
-    return LimeImage(weights_out, seg.cpu(), torch.tensor(intercepts, dtype=torch.float64),
-                     torch.tensor(r2, dtype=torch.float64), torch.stack(n_eff), n_samples * len(x))
+    return LimeImage(weights_out, seg.cpu(), torch.tensor(intercepts, dtype=torch.float64, device="cpu"),
+                     torch.tensor(r2, dtype=torch.float64, device="cpu"), torch.stack(n_eff), n_samples * len(x))
 
 
 def superpixel_sums(attributions: Tensor, segments: Tensor) -> Tensor:
@@ -289,7 +294,7 @@ def superpixel_sums(attributions: Tensor, segments: Tensor) -> Tensor:
         seg = seg.expand(len(a), *seg.shape)
     k = int(seg.max()) + 1
     per_pixel = a.sum(1).reshape(len(a), -1)
-    return torch.zeros(len(a), k, dtype=torch.float64).scatter_add_(1, seg.reshape(len(a), -1), per_pixel)
+    return torch.zeros(len(a), k, dtype=torch.float64, device="cpu").scatter_add_(1, seg.reshape(len(a), -1), per_pixel)
 
 
 # ---------------------------------------------------------------- cost
@@ -331,7 +336,8 @@ def rank_correlation(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
 
 def top_k(a: Tensor | np.ndarray, k: int, absolute: bool = True) -> list[int]:
     """Indices of the ``k`` largest features of a flattened explanation (by |a| unless ``absolute=False``)."""
-    v = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64)).reshape(-1)
+    v = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64),
+                        device="cpu").reshape(-1)
     return torch.argsort(v.abs() if absolute else v, descending=True, stable=True)[:k].tolist()
 
 

@@ -12,7 +12,9 @@ where the budget is given, or read from the device: the free memory of a CUDA de
 of the available RAM (``MemAvailable``) for the CPU. Chunking never changes the result.
 
 The same budget refuses, before anything is allocated, a step count whose nodes or whose one
-forward pass cannot fit (``check_fits``).
+forward pass cannot fit (``check_fits``). Every budget names its device: the inputs' own for
+the points, gradients and Hessians that live beside them, the CPU for host-side work (the
+quadrature nodes, LIME's samples).
 """
 from __future__ import annotations
 
@@ -41,12 +43,15 @@ def device_budget(device: torch.device) -> int:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES") * CPU_SHARE)
 
 
-def check_fits(n_bytes: float, what: str, advice: str = "", device: torch.device = torch.device("cpu")) -> None:
-    """Refuse (ValueError) ``what`` needing ``n_bytes`` when the device's budget is smaller."""
+def check_fits(n_bytes: float, what: str, advice: str = "", *, device: torch.device) -> None:
+    """Refuse (ValueError) ``what`` needing ``n_bytes`` on ``device`` (the inputs' device, or the
+    CPU for host-side work) when that device's budget is smaller."""
+    device = torch.device(device)
     budget = device_budget(device)
     if n_bytes > budget:
+        where = f"free on {device}" if device.type == "cuda" else "of available RAM"
         raise ValueError(f"{what} needs at least {n_bytes / 2**30:.3g} GiB, more than the "
-                         f"{budget / 2**30:.3g} GiB available{advice}")
+                         f"{budget / 2**30:.3g} GiB {where}{advice}")
 
 
 def saved_bytes_of(F: Callable[[Tensor], Tensor], x: Tensor) -> int:

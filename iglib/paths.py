@@ -25,7 +25,7 @@ from typing import Any, Callable, Sequence, Union
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_baselines, check_inputs
+from .arguments import Model, TargetLike, check_baselines, check_device, check_inputs
 from .forward import Score, prepare
 from .quadrature import nodes
 
@@ -39,7 +39,7 @@ class StraightLine:
         self.baselines, self.inputs = baselines, inputs
 
     def __call__(self, alphas: Tensor) -> Tensor:
-        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.dtype)
+        a = alphas.reshape((-1,) + (1,) * self.inputs.dim()).to(self.inputs.device, self.inputs.dtype)
         return self.baselines + a * (self.inputs - self.baselines)
 
     def velocity(self, alphas: Tensor) -> Tensor:
@@ -98,6 +98,7 @@ def _ends(path: Path, x: Tensor) -> tuple[list[Callable[[Tensor], Tensor]], Tens
                 f"path as points must have shape [P >= 2, *inputs.shape] = [P, {', '.join(map(str, x.shape))}], "
                 f"got {tuple(path.shape)}"
             )
+        check_device(path, "path", x)
         path = path.detach()
         check_inputs(path.reshape((-1,) + x.shape[1:]), "path")  # finite points
         return [StraightLine(path[s], path[s + 1]) for s in range(path.shape[0] - 1)], path[0], path[-1]

@@ -45,7 +45,8 @@ def alphas_and_weights(method: str, n_steps: int) -> tuple[np.ndarray, np.ndarra
         adaptive = " (adaptive IG is its own function: iglib.adaptive_integrated_gradients)" if method == "adaptive" else ""
         raise ValueError(f"method must be one of {', '.join(METHODS)}; got {method!r}{adaptive}")
     # two float64 arrays; Gauss-Legendre's Newton iteration holds a few more of half that length
-    check_fits(16 * m + (48 * m if method == "gausslegendre" else 0), f"n_steps={m} with method={method!r}")
+    check_fits(16 * m + (48 * m if method == "gausslegendre" else 0), f"n_steps={m} with method={method!r}",
+               device=torch.device("cpu"))  # numpy, on the host
     k = np.arange(m, dtype=np.float64)
     if method == "riemann_left":
         return k / m, np.full(m, 1.0 / m)

@@ -157,7 +157,7 @@ def surrogate_attributions(surrogate: Surrogate, inputs: ArrayLike, baselines: A
     (classifier: the share of class ``target`` in the leaves). ``baselines`` as for every
     method: None (zeros), a number or a tensor broadcastable to ``inputs``.
     """
-    x = check_inputs(torch.as_tensor(inputs) if not isinstance(inputs, Tensor) else inputs)
+    x = check_inputs(torch.as_tensor(inputs, device="cpu") if not isinstance(inputs, Tensor) else inputs)
     x_base = check_baselines(baselines, x)
     X, B = _features(x), _features(x_base)
     if hasattr(surrogate, "tree_"):
@@ -201,7 +201,8 @@ def global_surrogate(
         n_samples = check_count(n_samples, "n_samples")
         both = torch.cat([x, x_base]).detach()
         lo, hi = both.min(0).values - 1, both.max(0).values + 1
-        u = torch.rand((n_samples,) + x.shape[1:], generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        u = torch.rand((n_samples,) + x.shape[1:], generator=torch.Generator(device="cpu").manual_seed(seed),
+                       dtype=torch.float64, device="cpu")
         data = (lo + (hi - lo) * u.to(x.device, x.dtype)).to(x.dtype)
     else:
         data = check_inputs(data, "data").to(x.dtype)

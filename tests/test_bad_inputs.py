@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -21,6 +22,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 import iglib
+import iglib.text
 from iglib import axioms
 from iglib import evaluation  # noqa: F401  (iglib.evaluation)
 from iglib.integrated_hessians import top_interactions
@@ -626,3 +628,207 @@ NUMPY_INTEGERS = {
 @pytest.mark.parametrize("argument", sorted(NUMPY_INTEGERS))
 def test_numpy_integers_are_accepted_wherever_ints_are(argument):
     assert NUMPY_INTEGERS[argument]() is not None
+
+
+# ---------------------------------------------------------------- the meta device (issue 28, item 7)
+class WithBuffer(Net):
+    """Net with a buffer subtracted from its inputs: a model whose parameters are real but one buffer is not."""
+
+    def __init__(self, device: str = "cpu"):
+        super().__init__()
+        self.register_buffer("shift", torch.zeros(6, device=device))
+
+    def forward(self, x):
+        return self.body(x.flatten(1) - self.shift)
+
+
+META_EXPECTED = r"the meta device holds shapes but no values.*Expected"
+
+
+class TestMetaDevice:
+    """Targets, baselines, arguments, inputs, parameters and buffers on ``meta`` (tensors without values):
+    one ValueError from :func:`iglib.arguments.check_device` naming the argument and the device expected."""
+
+    @pytest.mark.parametrize("function", sorted(PER_EXAMPLE - {"completeness", "sensitivity_b"}))
+    def test_a_per_example_target_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"target is on meta: {META_EXPECTED} target on a real device \(cpu or cuda\)"):
+            FUNCTIONS[function](Net(), _inputs(), target=torch.tensor([0, 1], device="meta"))
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_a_buffer_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but the model's buffers are on meta \(buffer 'shift'\): "
+                                             rf"{META_EXPECTED} the model's buffers on cpu: .*to_empty\(device='cpu'\)"):
+            FUNCTIONS[function](WithBuffer("meta"), _inputs(), target=0)
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_a_model_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but the model's parameters are on meta "
+                                             rf"\(parameter 'body.1.weight'\): {META_EXPECTED} the model's parameters on cpu"):
+            FUNCTIONS[function](Net().to("meta"), _inputs(), target=0)
+
+    @pytest.mark.parametrize("function", sorted(FUNCTIONS))
+    def test_inputs_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"inputs are on meta: {META_EXPECTED} inputs on a real device"):
+            FUNCTIONS[function](Net(), _inputs().to("meta"), target=0)
+
+    @pytest.mark.parametrize("function", sorted(USES_BASELINE - {"path_integrated_gradients"} | {"expected_gradients"}))
+    def test_baselines_on_meta(self, function):
+        baselines = torch.zeros(SHAPE, device="meta")
+        with pytest.raises(ValueError, match=rf"inputs are on cpu but baselines is on meta: {META_EXPECTED} baselines on cpu"):
+            FUNCTIONS[function](Net(), _inputs(), baselines=baselines, target=0)
+
+    @pytest.mark.parametrize("function", sorted(set(FUNCTIONS) - {"completeness", "sensitivity_b"}))
+    def test_additional_forward_args_on_meta(self, function):
+        with pytest.raises(ValueError, match=rf"additional_forward_args is on meta: {META_EXPECTED} additional_forward_args on cpu"):
+            FUNCTIONS[function](Scaled(), _inputs(), target=0, additional_forward_args=torch.ones(N, device="meta"))
+
+    def test_a_callable_that_computes_on_meta(self):
+        """A plain function hides its module: its output on meta is refused by name."""
+        net = Net().to("meta")
+        with pytest.raises(ValueError, match=rf"the model's output is on meta: {META_EXPECTED}.*to_empty"):
+            iglib.integrated_gradients(lambda x: net(x.to("meta")), _inputs(), target=0, n_steps=2)
+
+    def test_stdev_path_segments_and_ids_on_meta(self):
+        x = _inputs()
+        with pytest.raises(ValueError, match=rf"stdev is on meta: {META_EXPECTED} stdev on cpu"):
+            iglib.smoothgrad(Net(), x, target=0, stdev=torch.ones(SHAPE, device="meta"), seed=0)
+        with pytest.raises(ValueError, match=rf"path is on meta: {META_EXPECTED} path on cpu"):
+            iglib.path_integrated_gradients(Net(), x, torch.zeros((3,) + SHAPE, device="meta"), target=0)
+        with pytest.raises(ValueError, match=rf"segments is on meta: {META_EXPECTED}"):
+            lime_image(Net(), x, _seg().to("meta"), target=0, n_samples=4, seed=0)
+        embedding = nn.Embedding(4, 6)
+        with pytest.raises(ValueError, match=rf"ids is on meta: {META_EXPECTED}"):
+            iglib.text.embedding_integrated_gradients(nn.Sequential(embedding), embedding, torch.zeros(1, 2, dtype=torch.long,
+                                                                                                      device="meta"))
+
+
+# ---------------------------------------------------------------- checkpoints carry their own hash (issue 28, item 4)
+def _flip_exponent(path, key: str = "convs.0.weight") -> float:
+    """Flip the top exponent bit of the first entry of weight ``key`` in the file; return the value it then reads."""
+    from iglib.text import checkpoint
+
+    weight = torch.load(path, map_location="cpu", weights_only=True)["state_dict"][key]
+    raw = weight.reshape(-1)[:16].numpy().tobytes()
+    blob = bytearray(path.read_bytes())
+    at = blob.find(raw)
+    assert at > 0 and blob.find(raw, at + 1) == -1
+    high = at + weight.element_size() - 1  # little-endian: the sign and the top exponent bits
+    blob[high] ^= 0x40
+    path.write_bytes(bytes(blob))
+    assert checkpoint.data.sha256(path)  # still a readable file
+    return float(torch.load(path, map_location="cpu", weights_only=True)["state_dict"][key].reshape(-1)[0])
+
+
+class TestCheckpointHashes:
+    """Every checkpoint the project writes carries its ``content_sha256``; loading checks it wherever the
+    file lies (:mod:`iglib.text.checkpoint`, shared by the question classifier and the translator)."""
+
+    @pytest.fixture
+    def committed(self):
+        from iglib.text import checkpoint
+
+        return checkpoint.FOLDER / "questions_fast.pt"
+
+    def test_a_copy_with_one_flipped_exponent_bit_is_refused_and_the_advice_names_real_paths(self, tmp_path, committed):
+        from pathlib import Path
+
+        from iglib.text import classifier
+
+        copy = tmp_path / "questions_3.pt"
+        shutil.copy(committed, copy)
+        assert classifier.load(copy, device="cpu")  # an intact copy of a committed file: it matches SHA256SUMS
+        assert abs(_flip_exponent(copy)) > 1e30  # what loading it used to give
+        with pytest.raises(ValueError, match=r"questions_3.pt carries no content_sha256.*match no checkpoint recorded in "
+                                             r".*SHA256SUMS: it is damaged") as error:
+            classifier.load(copy, device="cpu")
+        message = str(error.value)
+        assert "questions_3.pt`" not in message and classifier.REBUILD in message
+        root = Path(__file__).resolve().parent.parent
+        for named in re.findall(r"iglib/text/checkpoints/\w+\.pt", message):
+            assert (root / named).is_file(), named
+
+    @pytest.mark.parametrize("kind", ["classifier", "translation"])
+    def test_save_writes_the_content_hash_and_a_flipped_bit_anywhere_is_refused(self, tmp_path, kind):
+        from iglib.text import checkpoint, classifier, translation
+
+        module = {"classifier": classifier, "translation": translation}[kind]
+        original = checkpoint.FOLDER / ("questions_fast.pt" if kind == "classifier" else "translation_fast.pt")
+        path = module.save(module.load(original, device="cpu"), tmp_path / "mine.pt")  # a user's own file
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        assert saved["content_sha256"] == checkpoint.content_sha256(saved)
+        assert module.load(path, device="cpu").model is not None
+        key = next(k for k, v in saved["state_dict"].items() if v.is_floating_point() and v.numel() >= 16
+                   and 0 < v.reshape(-1)[0].abs() < 1 and v.reshape(-1)[:16].count_nonzero() == 16)
+        _flip_exponent(path, key)
+        with pytest.raises(ValueError, match=rf"mine.pt is damaged: its content hashes to [0-9a-f]{{64}}, but it records "
+                                             rf"content_sha256 = '[0-9a-f]{{64}}'.*{re.escape(module.REBUILD)}"):
+            module.load(path, device="cpu")
+
+    def test_an_edited_entry_is_refused(self, tmp_path, committed):
+        from iglib.text import checkpoint, classifier
+
+        saved = torch.load(committed, map_location="cpu", weights_only=True)
+        checkpoint.save_checkpoint(saved, tmp_path / "mine.pt")
+        edited = torch.load(tmp_path / "mine.pt", map_location="cpu", weights_only=True)
+        edited["accuracy"] = 0.99  # a claim changed, the hash kept
+        torch.save(edited, tmp_path / "mine.pt")
+        with pytest.raises(ValueError, match="mine.pt is damaged: its content hashes to"):
+            classifier.load(tmp_path / "mine.pt", device="cpu")
+
+    def test_a_file_written_by_torch_save_is_refused_with_how_to_seal_it(self, tmp_path, committed):
+        from iglib.text import classifier
+
+        saved = torch.load(committed, map_location="cpu", weights_only=True)
+        saved["accuracy"] = 0.5
+        torch.save(saved, tmp_path / "mine.pt")
+        with pytest.raises(ValueError, match=r"mine.pt carries no content_sha256 \(it was written by torch.save.*"
+                                             r"seal it: iglib.text.checkpoint.save_checkpoint\("):
+            classifier.load(tmp_path / "mine.pt", device="cpu")
+
+    @pytest.mark.parametrize("text, problem", [(None, "is missing"), ("garbage\n", r"is garbled: line 1 reads 'garbage'"),
+                                               ("740a00ce  questions_fast.pt\n", "is garbled: line 1"),
+                                               (b"\xff\xfe\x00", "is garbled: it is not text")])
+    def test_a_missing_or_garbled_sha256sums_names_the_file_and_the_fix(self, tmp_path, monkeypatch, text, problem):
+        from iglib.text import checkpoint, classifier
+
+        folder = tmp_path / "checkpoints"
+        shutil.copytree(checkpoint.FOLDER, folder)
+        monkeypatch.setattr(checkpoint, "FOLDER", folder)
+        sums = folder / "SHA256SUMS"
+        if text is None:
+            sums.unlink()
+        elif isinstance(text, bytes):
+            sums.write_bytes(text)
+        else:
+            sums.write_text(text)
+        with pytest.raises(ValueError, match=rf"SHA256SUMS {problem}.*git checkout -- iglib/text/checkpoints/SHA256SUMS"):
+            classifier.load(folder / "questions_fast.pt", device="cpu")
+
+    @pytest.mark.parametrize("cut", [0.5, 0.999])
+    def test_a_truncated_manifest_names_the_file_and_the_fix(self, tmp_path, monkeypatch, cut):
+        from iglib import data
+
+        text = data.MANIFEST.read_text()
+        manifest = tmp_path / "manifest.json"
+        manifest.write_text(text[: int(len(text) * cut)])
+        monkeypatch.setattr(data, "MANIFEST", manifest)
+        data.sources.cache_clear()
+        try:
+            with pytest.raises(ValueError, match=r"manifest.json is damaged \(truncated or garbled\): it is not valid "
+                                                 r"JSON.*git checkout -- data/manifest.json"):
+                data.sources()
+        finally:
+            data.sources.cache_clear()
+
+    def test_a_manifest_of_the_wrong_shape_names_the_file(self, tmp_path, monkeypatch):
+        from iglib import data
+
+        manifest = tmp_path / "manifest.json"
+        manifest.write_text('["not", "an", "object"]')
+        monkeypatch.setattr(data, "MANIFEST", manifest)
+        data.sources.cache_clear()
+        try:
+            with pytest.raises(ValueError, match=r"manifest.json is damaged: expected a JSON object"):
+                data.sources()
+        finally:
+            data.sources.cache_clear()

@@ -7,6 +7,7 @@ import torch
 from iglib.text import classifier as clf
 from iglib.text import embedding_integrated_gradients
 from iglib.text import questions as qs
+from iglib.text.checkpoint import save_checkpoint
 from iglib.text.tokens import Vocab
 
 TINY = clf.TrainConfig(embedding_dim=16, n_filters=16, epochs=1, batch_size=32, lr=5e-3, max_steps=40, seed=3)
@@ -104,7 +105,7 @@ def test_checkpoint_round_trip_and_mismatch_report(tmp_path):
     saved["data_sha256"] = {}
     problems = clf.checkpoint_problems(saved)
     assert any("config fields" in p for p in problems) and any("sha256" in p for p in problems)
-    torch.save(saved, tmp_path / "stale.pt")
+    save_checkpoint(saved, tmp_path / "stale.pt")  # intact (its own content hash), written by an older version
     with pytest.raises(ValueError, match="does not match this version"):
         clf.load(tmp_path / "stale.pt")
 

@@ -61,7 +61,8 @@ def expected_gradients(
     F, x, _ = prepare(model, inputs, None, target, additional_forward_args, internal_batch_size)
     refs = references(baselines, x)
     n_samples = check_count(n_samples, "n_samples")
-    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples",
+               device=x.device)
     F.values(x[None], at="the inputs")
     F.shared(refs, at="the references (baselines)")                 # F(x'_k) for every example's target
     g = check_seed(seed, x.device)

@@ -46,7 +46,8 @@ def smoothgrad(
         raise TypeError(f"stdev must be None, a number or a tensor, got {quote(stdev)}")
     if (sigma < 0).any():
         raise ValueError(f"stdev must be >= 0, got {quote(stdev)}")
-    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} noisy copies of the {len(x)} examples")
+    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} noisy copies of the {len(x)} examples",
+               device=x.device)
     F.values(x[None], at="the inputs")
     noise = torch.randn((n_samples,) + x.shape, generator=check_seed(seed, x.device), dtype=x.dtype, device=x.device)
     grads, _ = F.gradients(x + sigma * noise, at="the noisy copies x + noise")

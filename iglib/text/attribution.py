@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..arguments import Model, TargetLike, check_model
+from ..arguments import MATERIALISE, Model, TargetLike, check_device, check_model
 from ..paths import path_integrated_gradients, straight_line
 
 
@@ -35,6 +35,8 @@ def check_ids(ids: Any, embedding: nn.Embedding, name: str = "ids") -> Tensor:
         )
     if ids.dim() != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
         raise ValueError(f"{name} must have shape [N, T] with N, T >= 1 (batch first), got {tuple(ids.shape)}")
+    check_device(ids, name)
+    check_device(embedding.weight, "the embedding's weight", fix=MATERIALISE)
     if ids.device != embedding.weight.device:
         raise ValueError(f"{name} is on {ids.device} but the embedding is on {embedding.weight.device}")
     if ids.min() < 0 or ids.max() >= embedding.num_embeddings:

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from .. import data, settings
 from ..progress import progress
 from . import questions as qs
-from .checkpoint import load_checkpoint, record_sha256
+from .checkpoint import load_checkpoint, record_sha256, save_checkpoint
 from .tokens import Vocab, tokenize
 
 
@@ -198,10 +198,9 @@ REBUILD = "python -m iglib.text.classifier --mode fast --threads 1 --out iglib/t
 
 
 def save(trained: Trained, path: str | Path) -> Path:
-    """Write the weights, config, vocabulary, held-out metrics and data sha256 to ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({
+    """Write the weights, config, vocabulary, held-out metrics and data sha256 to ``path``, with the
+    content's own sha256 (:func:`iglib.text.checkpoint.save_checkpoint`)."""
+    return save_checkpoint({
         "config": asdict(trained.config),
         "vocab": trained.vocab.itos,
         "labels": list(qs.LABELS),
@@ -211,7 +210,6 @@ def save(trained: Trained, path: str | Path) -> Path:
         "losses": trained.losses,
         "data_sha256": trained.data_sha256,
     }, path)
-    return path
 
 
 def load(path: str | Path, device: torch.device | str | None = None) -> Trained:

@@ -56,7 +56,7 @@ from torch import Tensor, nn
 from .. import data, settings
 from ..progress import progress
 from .attribution import embedding_integrated_gradients
-from .checkpoint import load_checkpoint, record_sha256
+from .checkpoint import load_checkpoint, record_sha256, save_checkpoint
 from .subwords import Subwords, normalize
 from .tokens import Vocab, tokenize
 
@@ -864,13 +864,12 @@ REBUILD = ("python -m iglib.text.translation --mode fast --threads 2 --out iglib
 
 
 def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
-    """Write the weights (float16 when ``half``), config, piece models, losses, scores and data sha256."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write the weights (float16 when ``half``), config, piece models, losses, scores and data sha256,
+    with the content's own sha256 (:func:`iglib.text.checkpoint.save_checkpoint`)."""
     state = {k: v.detach().cpu().clone() for k, v in trained.model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    torch.save({
+    return save_checkpoint({
         "config": asdict(trained.config),
         "source_pieces": torch.frombuffer(bytearray(trained.source_pieces.model), dtype=torch.uint8),
         "target_pieces": torch.frombuffer(bytearray(trained.target_pieces.model), dtype=torch.uint8),
@@ -880,7 +879,6 @@ def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
         "seconds": trained.seconds,
         "data_sha256": trained.data_sha256,
     }, path)
-    return path
 
 
 def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None = None) -> Trained:
