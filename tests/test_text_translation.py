@@ -351,3 +351,27 @@ def test_snapshots_hold_the_kept_weights_along_the_run(tmp_path):
     for name, value in run.model.state_dict().items():
         assert torch.allclose(last.model.state_dict()[name], value, atol=1e-3), name
     assert last.model is not run.model and not last.model.training
+
+
+def test_plot_matrix_boxes_only_rows_with_a_visible_largest_entry():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    att = tr.AttributionMatrix(["▁a", "▁b"], ["▁x", "▁y", "▁z"], torch.tensor([[2.0, -1.0], [0.01, 0.05], [-0.5, -0.2]]),
+                               torch.zeros(3), torch.zeros(3), torch.zeros(3))
+    fig, ax = plt.subplots()
+    tr.plot_matrix(att, ax=ax, ylabel=False)
+    boxes = [(p.get_x() + 0.5, p.get_y() + 0.5) for p in ax.patches if isinstance(p, Rectangle)]
+    assert boxes == [(0.0, 0.0)] and ax.get_ylabel() == ""   # rows 2 (below 5% of 2.0) and 3 (all negative): no box
+    plt.close(fig)
+
+
+def test_epoch_sources_strips_a_fresh_share_each_epoch():
+    pairs = [([k], [2, k, 3], [-1 - k]) for k in range(2000)]  # stripped sources are negative
+    g = torch.Generator().manual_seed(0)
+    first, second = tr.epoch_sources(pairs, 0.3, g), tr.epoch_sources(pairs, 0.3, g)
+    share = [sum(s[0] < 0 for (s, _) in epoch) / len(pairs) for epoch in (first, second)]
+    assert all(0.27 < x < 0.33 for x in share) and first != second
+    assert tr.epoch_sources(pairs, 0.0, g) == [(p[0], p[1]) for p in pairs]

@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshots", required=True, help="folder of step_NNNNN.pt snapshots of the run")
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--every", type=int, default=1, help="measure every this-many-th snapshot (and the last)")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the measurements")
+    parser.add_argument("--train-threads", type=int, default=2, help="the threads the run trained on (recorded)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     final = translation.load(args.checkpoint)
@@ -69,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
         rows.append(row)
         print(f"{path.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
               + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-    Path(args.out).write_text(json.dumps({"checkpoint": Path(args.checkpoint).name, "snapshots": rows}, indent=1) + "\n")
+    run = {"checkpoint": Path(args.checkpoint).name, "updates": len(final.losses), "seconds": final.seconds,
+           "threads": args.train_threads, "updates_per_epoch": translation.updates_per_epoch(split_, final)}
+    Path(args.out).write_text(json.dumps({**run, "snapshots": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -523,11 +523,7 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
     model.train()
     for epoch in progress(range(first_epoch, config.epochs), desc="training", unit="epoch"):
         epoch_generator = generator.get_state()  # batches and stripped sources of this epoch follow from it
-        if config.strip_punctuation > 0:
-            stripped = (torch.rand(len(pairs), generator=generator) < config.strip_punctuation).tolist()
-            epoch_pairs = [(p[2] if strip else p[0], p[1]) for p, strip in zip(pairs, stripped)]
-        else:
-            epoch_pairs = pairs
+        epoch_pairs = epoch_sources(pairs, config.strip_punctuation, generator)
         for b, batch in enumerate(batches(epoch_pairs, config.batch_pieces, generator)):
             if b < skip:
                 continue
@@ -567,6 +563,24 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
     if config.max_minutes is not None:  # record the step count reached: it rebuilds the run step for step
         config = replace(config, max_steps=len(losses), max_minutes=None)
     return Trained(model, source, target, config, losses, {}, data_files_sha256(config), seconds)
+
+
+def epoch_sources(pairs: list[tuple], strip: float, generator: torch.Generator) -> list[tuple[list[int], list[int]]]:
+    """One epoch's (source, target) pairs: each English source without its punctuation (the third entry of
+    :func:`encode_pairs` ``stripped=True``) with probability ``strip``, drawn afresh each epoch."""
+    if strip <= 0:
+        return [(p[0], p[1]) for p in pairs]
+    stripped = (torch.rand(len(pairs), generator=generator) < strip).tolist()
+    return [(p[2] if cut else p[0], p[1]) for p, cut in zip(pairs, stripped)]
+
+
+def updates_per_epoch(split_: Split, trained: Trained) -> int:
+    """The number of batches (updates) in the first epoch of ``trained``'s run (later ones differ by a few)."""
+    config = trained.config
+    pairs = encode_pairs(split_, trained.source_pieces, trained.target_pieces, config.max_pieces,
+                         stripped=config.strip_punctuation > 0)
+    generator = torch.Generator().manual_seed(config.seed)
+    return len(batches(epoch_sources(pairs, config.strip_punctuation, generator), config.batch_pieces, generator))
 
 
 def exponential_moving_average(average: dict[str, Tensor], model: nn.Module, decay: float) -> None:
@@ -824,11 +838,13 @@ def repeats(pieces: Sequence[str], times: int = 3) -> bool:
 
 
 def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit: float | None = None,
-                annotate: bool = True):
+                annotate: bool = True, ylabel: bool = True, faint: float = 0.05):
     """The matrix as a heat map like the paper's figure 5: source pieces across (top), output pieces
     down, colour = A[j, i] in the collection's diverging map (``iglib.viz.DIVERGING``: positive red),
     centred on zero with limit ``limit`` (default max |A|); each cell carries its value, and a box marks
-    each row's largest entry. Returns the image (for a colourbar)."""
+    each row's largest entry, unless that entry is below ``faint`` x the limit (a row the source barely
+    moves has no entry to point at). ``ylabel=False`` leaves the row axis unnamed (for a panel beside
+    another). Returns the image (for a colourbar)."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -844,10 +860,12 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit
     ax.set_xticks(range(len(att.source)), att.source, rotation=45, ha="left", fontsize=10)
     ax.set_yticks(range(len(att.output)), att.output, fontsize=10)
     ax.set_xlabel("source pieces (English)")
-    ax.set_ylabel("output pieces (German)")
+    if ylabel:
+        ax.set_ylabel("output pieces (German)")
     for j in range(a.shape[0]):
         i = int(a[j].argmax())
-        ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5))
+        if a[j, i] >= faint * top:
+            ax.add_patch(Rectangle((i - 0.5, j - 0.5), 1, 1, fill=False, edgecolor="black", lw=1.5))
         if annotate:
             for i in range(a.shape[1]):
                 ax.text(i, j, f"{a[j, i]:.2f}", ha="center", va="center", fontsize=7,
