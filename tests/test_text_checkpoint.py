@@ -7,7 +7,8 @@ import torch
 from iglib.text import checkpoint, classifier, translation
 
 LOADERS = {"questions_fast.pt": (classifier.load, classifier.REBUILD),
-           "translation_fast.pt": (translation.load, translation.REBUILD)}
+           "translation_fast.pt": (translation.load, translation.REBUILD),
+           "translation_punctuated.pt": (translation.load, translation.REBUILDS["translation_punctuated.pt"])}
 
 
 def test_every_committed_checkpoint_has_its_sha256_recorded_and_matches_it():

@@ -17,7 +17,8 @@ same length with no words". :func:`attribution_matrix` also takes the other comm
 baseline, every source piece replaced by <pad> (``baseline="pad"``).
 
 Data (names as in ``iglib.data``): the Tatoeba English-German release of 2018, the first 20,000
-pairs of Europarl v7, WMT newstest 2008-2017 and the Multi30k training set. Held out: a Tatoeba
+pairs of Europarl v7, WMT newstest 2008-2017 and the Multi30k training set (``fast`` trains on Tatoeba and
+Europarl, the latter twice per epoch; ``full`` on all four). Held out: a Tatoeba
 split disjoint by English sentence (every German translation of a held-out English sentence is a
 reference), WMT newstest2019 (en-de) and the FLORES-101 devtest. No pair whose English contains
 one of :data:`NEVER_TRAINED` (the paper's sentence and notebook 10's two unseen examples) is
@@ -29,9 +30,10 @@ records the step count reached, which rebuilds it step for step):
 
     python -m iglib.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
         [--set FIELD=VALUE ...] [--state RUN.state [--state-every 500] [--sitting-minutes 100]]
+        [--snapshots DIR [--snapshot-every 500]]
 
-``fast`` is the model for a CPU (about an hour on two cores), ``full`` the larger one for a GPU,
-same code. ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
+``fast`` is the model for a CPU (about an hour and a quarter on two cores), ``full`` the larger one for a
+GPU, same code. ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
 A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
 update, position in the epoch, random states): the same command continues it, and N + N updates in
 two sittings equal 2N in one.
@@ -879,6 +881,12 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
 REBUILD = ("python -m iglib.text.translation --mode fast --threads 2 --out iglib/text/checkpoints/translation_fast.pt"
            " --state runs/translation.state --sitting-minutes 150")
+# the project's first fast model, kept for notebook 10's punctuation section: every source punctuated, news trained on
+PUNCTUATED_CHECKPOINT = FAST_CHECKPOINT.with_name("translation_punctuated.pt")
+REBUILDS = {FAST_CHECKPOINT.name: REBUILD, PUNCTUATED_CHECKPOINT.name: (
+    "python -m iglib.text.translation --mode fast --threads 1 --steps 2637 --set 'corpora=tatoeba europarl newstest' "
+    "--set max_pieces=40 --set strip_punctuation=0 --set schedule=rsqrt --set ema=0 "
+    "--out iglib/text/checkpoints/translation_punctuated.pt")}
 
 
 def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
@@ -901,7 +909,7 @@ def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
 
 def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None = None) -> Trained:
     """A checkpoint written by :func:`save`, with the model in float32 and eval mode on ``device``."""
-    saved = load_checkpoint(path, rebuild=REBUILD)
+    saved = load_checkpoint(path, rebuild=REBUILDS.get(Path(path).name, REBUILD))
     problems = checkpoint_problems(saved)
     if problems:
         raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
