@@ -151,14 +151,18 @@ def random_attributions(inputs: Tensor, seed: int = 0) -> Tensor:
 
 
 # ---------------------------------------------------------------- many examples, small batches
+PER_EXAMPLE = ("baselines", "target", "attributions", "additional_forward_args")
+
+
 def in_groups(function: Callable[..., Any], model: Any, inputs: Tensor, *args: Any, size: int = 4,
               **kwargs: Any) -> Any:
     """``function(model, inputs, *args, **kwargs)`` computed on consecutive groups of ``size`` examples, joined.
 
     ``function`` is any iglib function of (model, inputs, ...): an attribution method or a curve.
-    Every other argument that holds one entry per example (a tensor or list whose length is
-    N = len(inputs): baselines, attributions, targets) is split with ``inputs``; anything else is
-    passed whole. The results (a tensor [N, ...], a tuple of them, or a :class:`Curve`) are joined
+    The other positional arguments (baselines, attributions) and the keyword arguments named in
+    ``PER_EXAMPLE`` (baselines, target, attributions, additional_forward_args) are split with ``inputs``
+    when they hold one entry per example (a tensor or list of length N = len(inputs)); anything else
+    (``fractions``, ``n_steps``, ...) is passed whole. The results (a tensor [N, ...], a tuple of them, or a :class:`Curve`) are joined
     along the examples. Each example's answer is the one a single call gives; on a CPU, small batches
     keep a network's activations in cache and run faster per example than one large batch.
     """
@@ -179,7 +183,7 @@ def in_groups(function: Callable[..., Any], model: Any, inputs: Tensor, *args: A
     for start in range(0, n, size):
         group = slice(start, start + size)
         results.append(function(model, inputs[group], *(part(a, group) for a in args),
-                                **{k: part(v, group) for k, v in kwargs.items()}))
+                                **{k: part(v, group) if k in PER_EXAMPLE else v for k, v in kwargs.items()}))
     return _join(results)
 
 

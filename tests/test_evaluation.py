@@ -134,6 +134,10 @@ def test_in_groups_gives_each_example_the_answer_of_one_call(float64):
     a = torch.randn(5, 5)
     curve = ev.in_groups(ev.insertion_curve, model, x, a, target=target.tolist(), baselines=0.0, n_points=5, size=3)
     torch.testing.assert_close(curve.scores, ev.insertion_curve(model, x, a, target=target, baselines=0.0, n_points=5).scores)
+    # fractions are not per example, even when there happen to be N of them
+    five = [0.0, 0.1, 0.3, 0.6, 1.0]
+    curve = ev.in_groups(ev.deletion_curve, model, x, a, target=target, baselines=reference, fractions=five, size=2)
+    torch.testing.assert_close(curve.scores, ev.deletion_curve(model, x, a, target=target, baselines=reference, fractions=five).scores)
     with pytest.raises(ValueError, match="size must be a positive int"):
         ev.in_groups(iglib.gradient, model, x, size=0)
     with pytest.raises(TypeError, match="function must return"):
