@@ -86,3 +86,106 @@ def test_area_is_the_trapezoid_rule():
 def test_bad_arguments_are_named(attributions, n_points, match):
     with pytest.raises(ValueError, match=match):
         ev.deletion_curve(lambda v: v.sum(1), torch.zeros(2, 4), attributions, n_points=n_points)
+
+
+# ---------------------------------------------------------------- fractions, groups, paired comparisons
+def test_spaced_fractions_are_denser_at_the_start():
+    assert ev.spaced_fractions(4).tolist() == [0.0, 1 / 16, 1 / 4, 9 / 16, 1.0]
+    assert ev.spaced_fractions(4, power=1).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
+    with pytest.raises(ValueError, match="n_points must be a positive int"):
+        ev.spaced_fractions(0)
+    with pytest.raises(ValueError, match="power must be a positive number"):
+        ev.spaced_fractions(4, power=0)
+
+
+def test_curves_at_chosen_fractions_are_the_sorted_partial_sums_there(example):
+    w, x, exact = example
+    curve = ev.deletion_curve(linear(w), x, exact, fractions=[0.0, 0.25, 0.5, 1.0])
+    assert curve.fractions.tolist() == [0.0, 0.25, 0.5, 1.0]
+    partial = torch.cat([torch.zeros(3, 1), exact.sort(1, descending=True).values.cumsum(1)], 1)  # 12 features
+    torch.testing.assert_close(curve.scores, exact.sum(1, keepdim=True) - partial[:, [0, 3, 6, 12]])
+    even = ev.deletion_curve(linear(w), x, exact, n_points=4)
+    torch.testing.assert_close(ev.deletion_curve(linear(w), x, exact, fractions=ev.spaced_fractions(4, 1)).scores, even.scores)
+
+
+@pytest.mark.parametrize("fractions, error, match", [
+    ([0.1, 1.0], ValueError, "fractions must rise strictly from 0 to 1"),
+    ([0.0, 0.5, 0.5, 1.0], ValueError, "fractions must rise strictly from 0 to 1"),
+    ([0.0, 0.9], ValueError, "fractions must rise strictly from 0 to 1"),
+    ("0 1", TypeError, "fractions must be a sequence"),
+])
+def test_bad_fractions_are_named(fractions, error, match):
+    with pytest.raises(error, match=match):
+        ev.deletion_curve(lambda v: v.sum(1), torch.zeros(2, 4), torch.zeros(2, 4), fractions=fractions)
+
+
+def test_in_groups_gives_each_example_the_answer_of_one_call(float64):
+    import iglib
+
+    torch.manual_seed(2)
+    w = torch.randn(5, 3)
+    model = lambda v: torch.tanh(v @ w)
+    x, reference, target = torch.randn(5, 5), torch.randn(5, 5), torch.tensor([0, 1, 2, 0, 1])
+    whole = iglib.integrated_gradients(model, x, reference, target=target, n_steps=8, return_convergence_delta=True)
+    grouped = ev.in_groups(iglib.integrated_gradients, model, x, reference, target=target, n_steps=8,
+                           return_convergence_delta=True, size=2)
+    for a, b in zip(whole, grouped):
+        torch.testing.assert_close(a, b)
+    a = torch.randn(5, 5)
+    curve = ev.in_groups(ev.insertion_curve, model, x, a, target=target.tolist(), baselines=0.0, n_points=5, size=3)
+    torch.testing.assert_close(curve.scores, ev.insertion_curve(model, x, a, target=target, baselines=0.0, n_points=5).scores)
+    # fractions are not per example, even when there happen to be N of them
+    five = [0.0, 0.1, 0.3, 0.6, 1.0]
+    curve = ev.in_groups(ev.deletion_curve, model, x, a, target=target, baselines=reference, fractions=five, size=2)
+    torch.testing.assert_close(curve.scores, ev.deletion_curve(model, x, a, target=target, baselines=reference, fractions=five).scores)
+    with pytest.raises(ValueError, match="size must be a positive int"):
+        ev.in_groups(iglib.gradient, model, x, size=0)
+    with pytest.raises(TypeError, match="function must return"):
+        ev.in_groups(lambda m, v: v.tolist(), model, x, size=2)
+
+
+def test_the_bootstrap_of_two_values_is_their_three_possible_means():
+    # d = (0, 1): a resample's mean is 0, 1/2 or 1 with probabilities 1/4, 1/2, 1/4
+    assert ev.paired_bootstrap([0.0, 1.0]) == (0.5, 0.0, 1.0)
+    assert ev.paired_bootstrap([0.0, 1.0], confidence=0.4) == (0.5, 0.5, 0.5)   # the 30% and 70% quantiles
+    assert ev.paired_bootstrap([0.25] * 7) == (0.25, 0.25, 0.25)
+
+
+def test_the_bootstrap_interval_of_a_proportion_matches_the_binomial():
+    import scipy.stats
+
+    d = [1.0] * 5 + [0.0] * 15   # a resample's mean is Binomial(20, 1/4) / 20
+    mean, low, high = ev.paired_bootstrap(d, n_resamples=20_000)
+    assert mean == 0.25
+    assert low == pytest.approx(scipy.stats.binom.ppf(0.025, 20, 0.25) / 20, abs=0.051)
+    assert high == pytest.approx(scipy.stats.binom.ppf(0.975, 20, 0.25) / 20, abs=0.051)
+    assert ev.paired_bootstrap(d, seed=3) == ev.paired_bootstrap(d, seed=3)
+
+
+def test_win_counts_and_the_verdict():
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]
+    assert ev.win_counts(a, b, "larger") == (2, 1, 1)
+    assert ev.win_counts(a, b, "smaller") == (1, 1, 2)
+    assert ev.win_counts(a, b, "larger", tie=1.0) == (1, 3, 0)
+    result = ev.paired_comparison(a, b, better="larger")
+    assert result.differences.tolist() == [-1.0, 0.0, 1.0, 2.0] and result.win_rate == 0.625
+    assert result.verdict == "no clear difference"          # the interval straddles 0
+    ahead = ev.paired_comparison([0.20, 0.30, 0.25], [0.10, 0.10, 0.10], better="larger", tie=0.01)
+    assert ahead.verdict == "better" and ahead.wins == 3 and ahead.low == pytest.approx(0.1)
+    assert ev.paired_comparison([0.20, 0.30, 0.25], [0.10, 0.10, 0.10], better="smaller").verdict == "worse"
+    assert ev.paired_comparison([0.20, 0.30, 0.25], [0.10, 0.10, 0.10], better="larger", tie=0.2).verdict == "no clear difference"
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: ev.win_counts([1.0, 2.0], [1.0], "larger"), ValueError, "a and b must hold one value per example"),
+    (lambda: ev.win_counts([1.0], [1.0], "lower"), ValueError, "better must be 'smaller' or 'larger'"),
+    (lambda: ev.win_counts([1.0], [1.0], "larger", tie=-1), ValueError, "tie must be a number >= 0"),
+    (lambda: ev.paired_bootstrap([1.0, float("nan")]), ValueError, "differences holds nan"),
+    (lambda: ev.paired_bootstrap("1 2"), TypeError, "differences must be a sequence"),
+    (lambda: ev.paired_bootstrap([1.0], confidence=95), ValueError, "confidence must be a number between 0 and 1"),
+    (lambda: ev.paired_bootstrap([1.0], n_resamples=0), ValueError, "n_resamples must be a positive int"),
+    (lambda: ev.paired_comparison(torch.zeros(2, 2), torch.zeros(2, 2)), ValueError, "a must be 1-D"),
+])
+def test_bad_paired_arguments_are_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
