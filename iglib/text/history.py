@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--checkpoint", required=True, help="the run's final checkpoint (its pieces and config)")
     parser.add_argument("--snapshots", required=True, help="folder of step_NNNNN.pt snapshots of the run")
     parser.add_argument("--out", required=True, help="JSON file to write")
-    parser.add_argument("--every", type=int, default=1, help="measure every this-many-th snapshot (and the last)")
+    parser.add_argument("--every", type=int, default=1, help="measure every this-many-th snapshot (and the first and the last)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads for the measurements")
     parser.add_argument("--train-threads", type=int, default=2, help="the threads the run trained on (recorded)")
     args = parser.parse_args(argv)
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
     final = translation.load(args.checkpoint)
     split_ = translation.split(final.config)
     paths = sorted(Path(args.snapshots).glob("step_*.pt"))
-    paths = [p for k, p in enumerate(paths) if k % args.every == args.every - 1 or k == len(paths) - 1]
+    paths = [p for k, p in enumerate(paths) if k % args.every == args.every - 1 or k in (0, len(paths) - 1)]
     rows = []
     for path in paths:
         start = time.perf_counter()
