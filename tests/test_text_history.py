@@ -4,23 +4,14 @@ import json
 from dataclasses import replace
 
 import pytest
-import torch
 
 from iglib.text import history
 from iglib.text import translation as tr
 
-from test_text_translation import TINY, _toy_split
+from test_text_translation import TINY, _toy_split, one_thread  # noqa: F401  (autouse: one thread here too)
 
 PAIR = {"source": ["one", "red", "two"], "target": ["eins", "rot", "zwei"], "sure": [[0, 0], [1, 1], [2, 2]],
         "source_text": "one red two", "target_text": "eins rot zwei"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture
