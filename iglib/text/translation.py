@@ -32,7 +32,7 @@ records the step count reached, which rebuilds it step for step):
         [--set FIELD=VALUE ...] [--state RUN.state [--state-every 500] [--sitting-minutes 100]]
         [--snapshots DIR [--snapshot-every 500]]
 
-``fast`` is the model for a CPU (about an hour and a quarter on two cores), ``full`` the larger one for a
+``fast`` is the model for a CPU (82 minutes on two cores), ``full`` the larger one for a
 GPU, same code. ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
 A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
 update, position in the epoch, random states): the same command continues it, and N + N updates in
@@ -179,7 +179,7 @@ class TrainConfig:
     def for_mode(cls, mode: str) -> TrainConfig:
         """``fast``: the CPU model and the recipe of the committed checkpoint (Tatoeba + Europarl twice, no
         news; pairs up to 80 pieces; 30% of English sources unpunctuated; linear decay; moving average),
-        about two hours on two cores; ``full``: the larger model for a GPU."""
+        82 minutes on two cores; ``full``: the larger model for a GPU."""
         if mode == "fast":
             return cls(max_pieces=80, corpora="tatoeba europarl europarl", strip_punctuation=0.3,
                        schedule="linear", ema=0.999, max_steps=FAST_STEPS)
