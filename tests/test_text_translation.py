@@ -294,6 +294,26 @@ def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():
         tr.learning_rate(5, replace(RESUMABLE, schedule="cosine"))
 
 
+def test_an_extended_run_restarts_its_schedule_and_goes_on_from_the_finished_state(tmp_path):
+    """A finished linear run (max_steps = E) goes on as its extension: the learning rate restarts at
+    restart_lr * lr after E and falls to the floor at the new max_steps; the first E updates are the
+    finished run's, and only the extension's fields may differ from the state's config."""
+    longer = replace(RESUMABLE, extended_from=RESUMABLE.max_steps, max_steps=RESUMABLE.max_steps + 20)
+    E = RESUMABLE.max_steps
+    assert [tr.learning_rate(s, longer) for s in (3, E)] == pytest.approx([tr.learning_rate(s, RESUMABLE) for s in (3, E)])
+    assert tr.learning_rate(E + 1, longer) == pytest.approx(longer.restart_lr * longer.lr)
+    assert tr.learning_rate(longer.max_steps, longer) == pytest.approx(longer.lr_floor * longer.lr)
+    with pytest.raises(ValueError, match="extended_from=900"):
+        tr.learning_rate(5, replace(longer, extended_from=900))
+    state = tmp_path / "run.state"
+    finished = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=state)
+    extended = tr.train(longer, _punctuated_split(), device="cpu", state=state)
+    assert len(extended.losses) == longer.max_steps and extended.losses[:E] == finished.losses
+    assert extended.losses[-1] < extended.losses[E - 1] + 1.0  # it went on training, not from scratch
+    with pytest.raises(ValueError, match="another config .*'lr'"):
+        tr.train(replace(longer, lr=1e-3, max_steps=longer.max_steps + 5), _punctuated_split(), device="cpu", state=state)
+
+
 def test_punctuation_stripping_and_config_fields():
     assert tr.strip_punctuation("Good morning, ladies and gentlemen.") == "Good morning ladies and gentlemen"
     assert tr.strip_punctuation("I'm here!") == "I'm here"

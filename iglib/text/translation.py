@@ -174,6 +174,8 @@ class TrainConfig:
     schedule: str = "rsqrt"  # "rsqrt": warmup then ~ 1/sqrt(step); "linear": warmup then down to lr_floor * lr
     lr_floor: float = 0.05  # "linear": the learning rate at max_steps, as a share of lr
     ema: float = 0.0  # decay of an exponential moving average of the weights, the weights kept (0: none)
+    extended_from: int | None = None  # "linear": a run planned to end here, then extended to max_steps ...
+    restart_lr: float = 0.5  # ... where the learning rate restarts at restart_lr * lr and falls to the floor again
 
     @classmethod
     def for_mode(cls, mode: str) -> TrainConfig:
@@ -190,7 +192,7 @@ class TrainConfig:
         raise ValueError(f"mode must be 'fast' or 'full', got {mode!r}")
 
 
-LATER_FIELDS = {"strip_punctuation", "schedule", "lr_floor", "ema"}  # a checkpoint may lack them (their defaults)
+LATER_FIELDS = {"strip_punctuation", "schedule", "lr_floor", "ema", "extended_from", "restart_lr"}  # a checkpoint may lack them (their defaults)
 
 # ------------------------------------------------------------------------------------- data
 def read_lines(name: str) -> list[str]:
@@ -434,16 +436,27 @@ def _pad(rows: list[list[int]]) -> Tensor:
 
 def learning_rate(step: int, config: TrainConfig) -> float:
     """``rsqrt``: lr * min(step / warmup, sqrt(warmup / step)); ``linear``: lr * step / warmup, then a
-    straight line from lr at warmup to lr_floor * lr at max_steps (step counts from 1)."""
+    straight line from lr at warmup to lr_floor * lr at max_steps (step counts from 1). An extended run
+    (``extended_from`` = E) follows the line planned for max_steps = E, then restarts: a second line from
+    restart_lr * lr at E + 1 to lr_floor * lr at max_steps."""
     if config.schedule == "rsqrt":
         return config.lr * min(step / config.warmup, math.sqrt(config.warmup / step))
     if config.schedule == "linear":
         if config.max_steps is None or config.max_steps <= config.warmup:
             raise ValueError(f"schedule 'linear' decays to its floor at max_steps, which must exceed warmup "
                              f"({config.warmup}); got max_steps={config.max_steps}")
+        end = config.max_steps
+        if config.extended_from is not None:
+            if not config.warmup < config.extended_from < config.max_steps:
+                raise ValueError(f"extended_from must lie between warmup ({config.warmup}) and max_steps "
+                                 f"({config.max_steps}); got extended_from={config.extended_from}")
+            if step > config.extended_from:
+                done = min(1.0, (step - config.extended_from - 1) / (config.max_steps - config.extended_from - 1))
+                return config.lr * (config.restart_lr - (config.restart_lr - config.lr_floor) * done)
+            end = config.extended_from
         if step <= config.warmup:
             return config.lr * step / config.warmup
-        done = min(1.0, (step - config.warmup) / (config.max_steps - config.warmup))
+        done = min(1.0, (step - config.warmup) / (end - config.warmup))
         return config.lr * (1 - (1 - config.lr_floor) * done)
     raise ValueError(f"config.schedule must be 'rsqrt' or 'linear', got {config.schedule!r}")
 
@@ -631,12 +644,17 @@ def stored_pieces(saved: dict) -> tuple[Subwords, Subwords]:
 
 
 def _load_state(path: str | Path, config: TrainConfig) -> dict:
-    """The state :func:`_save_state` wrote, refused when it belongs to a run of another config."""
+    """The state :func:`_save_state` wrote, refused when it belongs to a run of another config. A run that
+    ended at max_steps = E goes on as its extension (``extended_from`` = E)."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
+    defaults = asdict(TrainConfig())
     ours = {k: v for k, v in asdict(config).items() if k != "max_minutes"}
-    theirs = {k: v for k, v in saved["config"].items() if k != "max_minutes"}
+    theirs = {k: saved["config"].get(k, defaults[k]) for k in ours}
+    if ours != theirs and config.extended_from is not None and theirs["extended_from"] is None:
+        ours = dict(ours, max_steps=config.extended_from, extended_from=None, restart_lr=defaults["restart_lr"])
+        theirs = dict(theirs, restart_lr=defaults["restart_lr"])
     if ours != theirs:
-        differ = sorted(k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k))
+        differ = sorted(k for k in ours if ours[k] != theirs[k])
         raise ValueError(f"state={str(path)!r} is a run of another config (differs in {differ}); "
                          "resume with the config that started it, or start a new state file")
     return saved
@@ -982,6 +1000,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--state-every", type=int, default=500, help="write --state every this many updates")
     parser.add_argument("--snapshots", default=None, help="folder: keep the weights every --snapshot-every updates")
     parser.add_argument("--snapshot-every", type=int, default=500, help="updates between snapshots")
+    parser.add_argument("--extend-to", type=int, default=None, metavar="N",
+                        help="go on with a finished linear run (its --state) to update N: the schedule restarts")
     parser.add_argument("--sitting-minutes", type=float, default=None,
                         help="end this sitting after this much time (with --state; the run goes on later)")
     args = parser.parse_args(argv)
@@ -993,6 +1013,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.steps is not None:
         config = replace(config, max_steps=args.steps)
     config = with_fields(config, args.set)
+    if args.extend_to is not None:
+        config = replace(config, extended_from=config.max_steps, max_steps=args.extend_to)
     if args.sitting_minutes is not None and args.state is None:
         parser.error("--sitting-minutes needs --state (where the run goes on from)")
     t0 = time.perf_counter()
