@@ -19,6 +19,8 @@ and the whole pixel is removed or inserted. Otherwise every input entry is a fea
 
 Comparing two methods on the same examples: :func:`paired_comparison` takes each example's area
 under both, and reports the mean paired difference with a bootstrap interval and a win rate.
+Comparing two maps: :func:`rank_correlation`, :func:`top_k_overlap`; how noisy one map is:
+:func:`high_frequency_share`. What a method costs: :class:`EvaluationCounter`.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .arguments import Model, TargetLike, is_int
 from .forward import prepare
@@ -298,3 +300,73 @@ def _as_vector(values: Any, name: str) -> np.ndarray:
     if not np.isfinite(v).all():
         raise ValueError(f"{name} holds nan or inf")
     return v
+
+
+# ---------------------------------------------------------------- cost: a call counter
+class EvaluationCounter(nn.Module):
+    """Wraps a model and counts the examples it is run on: ``forward_evaluations`` (no gradient
+    needed) and ``gradient_evaluations`` (inputs that require grad, so a backward pass follows)."""
+
+    def __init__(self, model: Model):
+        super().__init__()
+        self.model = model
+        self.forward_evaluations = 0
+        self.gradient_evaluations = 0
+        self.train(getattr(model, "training", False))
+
+    def forward(self, x: Tensor, *args: Any) -> Tensor:
+        if torch.is_grad_enabled() and x.requires_grad:
+            self.gradient_evaluations += len(x)
+        else:
+            self.forward_evaluations += len(x)
+        return self.model(x, *args)
+
+    def reset(self) -> None:
+        self.forward_evaluations = self.gradient_evaluations = 0
+
+
+# ---------------------------------------------------------------- comparing explanations
+def rank_correlation(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
+    """Spearman's rank correlation of two explanations (flattened); nan if either is constant."""
+    from scipy.stats import spearmanr
+
+    a = np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64).reshape(-1)
+    b = np.asarray(b.detach().cpu() if isinstance(b, Tensor) else b, dtype=np.float64).reshape(-1)
+    if a.shape != b.shape:
+        raise ValueError(f"explanations must have the same number of features, got {a.size} and {b.size}")
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(spearmanr(a, b).statistic)
+
+
+def top_k(a: Tensor | np.ndarray, k: int, absolute: bool = True) -> list[int]:
+    """Indices of the ``k`` largest features of a flattened explanation (by |a| unless ``absolute=False``)."""
+    v = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64),
+                        device="cpu").reshape(-1)
+    return torch.argsort(v.abs() if absolute else v, descending=True, stable=True)[:k].tolist()
+
+
+def top_k_overlap(a: Tensor | np.ndarray, b: Tensor | np.ndarray, k: int, absolute: bool = True) -> float:
+    """|top_k(a) & top_k(b)| / k: the share of the ``k`` top features two explanations agree on."""
+    return len(set(top_k(a, k, absolute)) & set(top_k(b, k, absolute))) / k
+
+
+def high_frequency_share(attributions: Tensor | np.ndarray, cutoff: float = 0.25) -> float:
+    """How noisy a map is: the share of its energy above ``cutoff`` cycles per pixel,
+
+        sum_{|f| > cutoff} |M(f)|^2 / sum_{f != 0} |M(f)|^2,
+
+    M the 2-D discrete Fourier transform of m = sum over channels of |a| ([C, H, W] or [H, W]).
+    White noise spreads its energy evenly: 1 - pi cutoff^2 (0.80 at 0.25); a smooth map scores near 0."""
+    a = np.asarray(attributions.detach().cpu() if isinstance(attributions, Tensor) else attributions, dtype=np.float64)
+    if a.ndim == 4 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim not in (2, 3) or min(a.shape[-2:]) < 2:
+        raise ValueError(f"attributions must be one map, [C, H, W] or [H, W], got shape {a.shape}")
+    if not 0 < cutoff < 0.5:
+        raise ValueError(f"cutoff must lie between 0 and 0.5 cycles per pixel (Nyquist), got {cutoff}")
+    m = np.abs(a).sum(axis=0) if a.ndim == 3 else np.abs(a)
+    power = np.abs(np.fft.fft2(m - m.mean())) ** 2
+    fy, fx = np.meshgrid(np.fft.fftfreq(m.shape[0]), np.fft.fftfreq(m.shape[1]), indexing="ij")
+    total = power.sum()
+    return float(power[np.hypot(fy, fx) > cutoff].sum() / total) if total > 0 else float("nan")

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .arguments import Model, TargetLike, check_baselines, check_count, check_device, check_number, check_seed
 from .forward import prepare
@@ -295,52 +295,3 @@ def superpixel_sums(attributions: Tensor, segments: Tensor) -> Tensor:
     k = int(seg.max()) + 1
     per_pixel = a.sum(1).reshape(len(a), -1)
     return torch.zeros(len(a), k, dtype=torch.float64, device="cpu").scatter_add_(1, seg.reshape(len(a), -1), per_pixel)
-
-
-# ---------------------------------------------------------------- cost
-class EvaluationCounter(nn.Module):
-    """Wraps a model and counts the examples it is run on: ``forward_evaluations`` (no gradient
-    needed) and ``gradient_evaluations`` (inputs that require grad, so a backward pass follows)."""
-
-    def __init__(self, model: Model):
-        super().__init__()
-        self.model = model
-        self.forward_evaluations = 0
-        self.gradient_evaluations = 0
-        self.train(getattr(model, "training", False))
-
-    def forward(self, x: Tensor, *args: Any) -> Tensor:
-        if torch.is_grad_enabled() and x.requires_grad:
-            self.gradient_evaluations += len(x)
-        else:
-            self.forward_evaluations += len(x)
-        return self.model(x, *args)
-
-    def reset(self) -> None:
-        self.forward_evaluations = self.gradient_evaluations = 0
-
-
-# ---------------------------------------------------------------- comparing explanations
-def rank_correlation(a: Tensor | np.ndarray, b: Tensor | np.ndarray) -> float:
-    """Spearman's rank correlation of two explanations (flattened); nan if either is constant."""
-    from scipy.stats import spearmanr
-
-    a = np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64).reshape(-1)
-    b = np.asarray(b.detach().cpu() if isinstance(b, Tensor) else b, dtype=np.float64).reshape(-1)
-    if a.shape != b.shape:
-        raise ValueError(f"explanations must have the same number of features, got {a.size} and {b.size}")
-    if np.ptp(a) == 0 or np.ptp(b) == 0:
-        return float("nan")
-    return float(spearmanr(a, b).statistic)
-
-
-def top_k(a: Tensor | np.ndarray, k: int, absolute: bool = True) -> list[int]:
-    """Indices of the ``k`` largest features of a flattened explanation (by |a| unless ``absolute=False``)."""
-    v = torch.as_tensor(np.asarray(a.detach().cpu() if isinstance(a, Tensor) else a, dtype=np.float64),
-                        device="cpu").reshape(-1)
-    return torch.argsort(v.abs() if absolute else v, descending=True, stable=True)[:k].tolist()
-
-
-def top_k_overlap(a: Tensor | np.ndarray, b: Tensor | np.ndarray, k: int, absolute: bool = True) -> float:
-    """|top_k(a) & top_k(b)| / k: the share of the ``k`` top features two explanations agree on."""
-    return len(set(top_k(a, k, absolute)) & set(top_k(b, k, absolute))) / k

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .lime import rank_correlation
+from .evaluation import rank_correlation
 
 Explain = Callable[[nn.Module], "dict[str, Tensor]"]
 

@@ -1,4 +1,5 @@
 """Deletion and insertion curves: closed forms on a linear model, where the exact attribution is known."""
+import numpy as np
 import pytest
 import torch
 
@@ -189,3 +190,29 @@ def test_win_counts_and_the_verdict():
 def test_bad_paired_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_high_frequency_share_of_white_noise_is_one_minus_pi_cutoff_squared():
+    noise = torch.randn(3, 256, 256, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert ev.high_frequency_share(noise) == pytest.approx(1 - np.pi / 16, abs=0.01)
+    assert ev.high_frequency_share(noise[0], cutoff=0.1) == pytest.approx(1 - np.pi * 0.01, abs=0.01)
+
+
+def test_a_smooth_map_has_no_high_frequencies_and_a_checkerboard_only_high_ones():
+    y, x = np.mgrid[:64, :64]
+    blob = np.exp(-((x - 30.0) ** 2 + (y - 34.0) ** 2) / (2 * 8.0**2))
+    assert ev.high_frequency_share(blob) < 1e-6
+    checkerboard = 1.0 + (x + y) % 2  # |a| alternates 1, 2: all its energy at (0.5, 0.5)
+    assert ev.high_frequency_share(checkerboard) == pytest.approx(1.0)
+    assert ev.high_frequency_share(-torch.tensor(blob)[None]) < 1e-6  # |a|: the sign is not noise
+    assert np.isnan(ev.high_frequency_share(np.ones((8, 8))))
+
+
+@pytest.mark.parametrize("value, cutoff, match", [
+    (np.zeros(10), 0.25, r"one map, \[C, H, W\] or \[H, W\], got shape \(10,\)"),
+    (np.zeros((2, 3, 8, 8)), 0.25, r"got shape \(2, 3, 8, 8\)"),
+    (np.zeros((8, 8)), 0.5, "cutoff must lie between 0 and 0.5 .* got 0.5"),
+])
+def test_bad_maps_are_named(value, cutoff, match):
+    with pytest.raises(ValueError, match=match):
+        ev.high_frequency_share(value, cutoff=cutoff)

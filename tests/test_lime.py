@@ -15,18 +15,15 @@ import torch
 from torch import nn
 
 from iglib.integrated_gradients import integrated_gradients
+from iglib.evaluation import EvaluationCounter, rank_correlation, top_k, top_k_overlap
 from iglib.lime import (
-    EvaluationCounter,
     effective_samples,
     exponential_kernel,
     lime_image,
     lime_tabular,
     paint,
-    rank_correlation,
     superpixel_sums,
     superpixels,
-    top_k,
-    top_k_overlap,
 )
 
 
