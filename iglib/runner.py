@@ -1,11 +1,13 @@
 """Run the collection's notebooks headless, in place, and time them.
 
-    python -m iglib.runner [--mode fast|full] [notebooks/NN_slug.ipynb ...]
+    python -m iglib.runner [--mode fast|full] [--out DIR] [notebooks/NN_slug.ipynb ...]
 
 Each notebook runs top to bottom in a fresh kernel (so its execution counts are 1..N),
 its outputs are written back into the file, and its figures into ``figures/`` (or
-``IGLIB_FIGURES_DIR``). Progress is printed per notebook and per cell; at the end, a table of
-run times and of the figures each notebook wrote. Progress bars inside the notebooks are off
+``IGLIB_FIGURES_DIR``). With ``--out DIR`` the notebook in ``notebooks/`` is left as it is:
+the executed copy goes to ``DIR``, its figures to ``DIR/figures`` (how full-mode runs are kept,
+``make full``). Progress is printed per notebook and per cell; at the end, a table of run times,
+the kernel's peak memory (Linux) and the figures each notebook wrote. Progress bars inside the notebooks are off
 (``IGLIB_PROGRESS=0``), so the committed outputs hold none.
 """
 from __future__ import annotations
@@ -35,16 +37,30 @@ def _figures() -> dict[Path, int]:
     return {p: p.stat().st_mtime_ns for p in figures_dir().rglob("*.png")}
 
 
-def run(path: Path, mode: str, timeout: int = 1800) -> float:
-    """Execute ``path`` in place with ``IGLIB_MODE=mode``; returns the seconds it took."""
+def peak_memory(pid: int | None) -> int | None:
+    """The peak resident memory of process ``pid`` so far, in bytes (Linux's VmHWM); None elsewhere."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def run(path: Path, mode: str, timeout: int = 1800, out: Path | None = None) -> tuple[float, int | None]:
+    """Execute ``path`` with ``IGLIB_MODE=mode``, in place or into the folder ``out``; returns the
+    seconds it took and the kernel's peak memory in bytes (None where it cannot be read)."""
     nb = nbformat.read(path, as_version=4)
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
-    done = 0
+    done, peak = 0, None
 
     def progress(cell, cell_index, execute_reply=None, **_):  # nbclient's on_cell_executed hook
-        nonlocal done
+        nonlocal done, peak
         if cell.cell_type == "code":
             done += 1
+            pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
+            peak = max(filter(None, (peak, peak_memory(pid))), default=None)
             print(f"\r  {path.name}: cell {done}/{n_code}", end="", flush=True)
 
     os.environ["IGLIB_MODE"] = mode
@@ -56,31 +72,39 @@ def run(path: Path, mode: str, timeout: int = 1800) -> float:
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
-    nbformat.write(nb, path)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path if out is None else out / path.name)
     print(f"\r  {path.name}: {n_code} cells in {seconds:.1f} s")
-    return seconds
+    return seconds, peak
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", help="notebooks to run (default: all, in order)")
     parser.add_argument("--mode", choices=("fast", "full"), default=os.environ.get("IGLIB_MODE") or None)
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the executed notebooks here (figures in OUT/figures), not in place")
     args = parser.parse_args(argv)
     from .settings import mode as default_mode
 
     mode = args.mode or default_mode()
     paths = notebooks(args.paths)
-    print(f"running {len(paths)} notebooks in {mode} mode")
-    times, written = {}, {}
+    if args.out is not None and "IGLIB_FIGURES_DIR" not in os.environ:
+        os.environ["IGLIB_FIGURES_DIR"] = str((args.out / "figures").resolve())
+    where = "in place" if args.out is None else f"into {args.out}"
+    print(f"running {len(paths)} notebooks in {mode} mode, {where}")
+    times, peaks, written = {}, {}, {}
     for p in paths:
         before = _figures()
-        times[p.name] = run(p, mode)
+        times[p.name], peaks[p.name] = run(p, mode, out=args.out)
         written[p.name] = sum(before.get(f) != t for f, t in _figures().items())
     width = max(map(len, times))
-    print(f"\n{'notebook'.ljust(width)}  seconds ({mode})  figures written")
+    print(f"\n{'notebook'.ljust(width)}  seconds ({mode})  peak memory  figures written")
     for name, seconds in times.items():
-        print(f"{name.ljust(width)}  {seconds:8.1f}  {written[name]:>15}")
-    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}  {sum(written.values()):>15}")
+        memory = f"{peaks[name] / 2**30:.1f} GiB" if peaks[name] else "n/a"
+        print(f"{name.ljust(width)}  {seconds:8.1f}  {memory:>19}  {written[name]:>15}")
+    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}  {'':>19}  {sum(written.values()):>15}")
     return 0
 
 

@@ -28,5 +28,29 @@ def test_runs_in_place_writes_figures_and_prints_the_table(tmp_path, monkeypatch
     assert done.cells[1].outputs[0].text == "figures/tiny.png\n"
     assert (tmp_path / "figures" / "tiny.png").stat().st_size > 0
     table = capsys.readouterr().out.splitlines()
-    assert table[-2].split() == ["01_tiny.ipynb", table[-2].split()[1], "1"]
+    name, seconds, memory, unit, figures = table[-2].split()
+    assert (name, unit, figures) == ("01_tiny.ipynb", "GiB", "1") and 0 < float(memory) < 8   # a kernel's peak
     assert table[-1].split()[0] == "total" and table[-1].split()[-1] == "1"
+
+
+def test_with_out_the_executed_copy_and_its_figures_go_there(tmp_path, monkeypatch, capsys):
+    """``--out``: the notebook is left unexecuted where it is; the run and its figures land in the folder."""
+    monkeypatch.delenv("IGLIB_FIGURES_DIR", raising=False)
+    monkeypatch.delenv("IGLIB_PROGRESS", raising=False)
+    monkeypatch.delenv("IGLIB_MODE", raising=False)
+    monkeypatch.setenv("IGLIB_FULL_ON_CPU", "1")  # full mode on a machine without a GPU, as make full does here
+    path = tmp_path / "notebooks" / "01_tiny.ipynb"
+    path.parent.mkdir()
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfrom iglib import settings, viz\n"
+                                          "fig, ax = plt.subplots()\nprint(settings.mode(), viz.savefig(fig, 'tiny'))")]
+    nbformat.write(nb, path)
+
+    assert runner.main(["--mode", "full", "--out", str(tmp_path / "full"), str(path)]) == 0
+
+    assert nbformat.read(path, as_version=4).cells[0].outputs == []            # the original is untouched
+    done = nbformat.read(tmp_path / "full" / "01_tiny.ipynb", as_version=4)
+    assert done.cells[0].outputs[0].text.startswith("full ")
+    assert (tmp_path / "full" / "figures" / "tiny.png").stat().st_size > 0
+    assert "into " + str(tmp_path / "full") in capsys.readouterr().out
