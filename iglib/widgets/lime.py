@@ -19,7 +19,8 @@ from torch import Tensor
 
 from ..arguments import Model, TargetLike, check_baselines, check_inputs
 from ..forward import prepare
-from ..lime import lime_tabular, rank_correlation, top_k
+from ..evaluation import rank_correlation, top_k
+from ..lime import lime_tabular
 from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
