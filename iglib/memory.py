@@ -81,21 +81,3 @@ def auto_batch_size_of(F: Callable[[Tensor], Tensor], x: Tensor, budget: int | N
         raise ValueError(f"budget must be a number of bytes >= 1, got {budget!r}")
     per_point = SAFETY * saved_bytes_of(F, x) / len(x) + 4 * x[0].numel() * x.element_size()
     return max(1, int(budget // per_point))
-
-
-def saved_bytes(model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None) -> int:
-    """:func:`saved_bytes_of` for a model, its target and arguments."""
-    from .forward import prepare  # forward resolves internal_batch_size="auto" with this module
-
-    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
-    return saved_bytes_of(F, x)
-
-
-def auto_batch_size(
-    model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None, budget: int | None = None
-) -> int:
-    """:func:`auto_batch_size_of` for a model, its target and arguments."""
-    from .forward import prepare
-
-    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
-    return auto_batch_size_of(F, x, budget)

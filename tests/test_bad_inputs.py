@@ -27,7 +27,7 @@ from iglib import axioms
 from iglib import evaluation  # noqa: F401  (iglib.evaluation)
 from iglib.integrated_hessians import top_interactions
 from iglib.lime import lime_image, lime_tabular
-from iglib.memory import auto_batch_size
+from iglib.forward import auto_batch_size
 from iglib.surrogate import global_surrogate
 
 N = 2
