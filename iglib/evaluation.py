@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .arguments import Model, TargetLike, is_int
+from .arguments import Model, TargetLike, check_count, check_number
 from .forward import prepare
 
 
@@ -70,10 +70,8 @@ def spaced_fractions(n_points: int, power: float = 2.0) -> Tensor:
     power 1 spaces them evenly; power 2 puts more of them near 0, where a deletion curve that falls
     fast is decided (16 points and power 2: 0, 0.4%, 1.6%, 3.5%, 6.3%, ...).
     """
-    if not is_int(n_points) or n_points < 1:
-        raise ValueError(f"n_points must be a positive int (points after the start), got {n_points!r}")
-    if isinstance(power, bool) or not isinstance(power, (int, float)) or not power > 0:
-        raise ValueError(f"power must be a positive number, got {power!r}")
+    n_points = check_count(n_points, "n_points")
+    power = check_number(power, "power", positive=True)
     return (torch.arange(n_points + 1, dtype=torch.float64, device="cpu") / n_points) ** power
 
 
@@ -92,9 +90,7 @@ def _check(inputs: Tensor, attributions: Any, n_points: Any) -> int:
         raise ValueError(f"attributions must be a tensor shaped like inputs {tuple(inputs.shape)}, got {shape}")
     if not torch.isfinite(attributions).all():
         raise ValueError("attributions hold nan or inf; a ranking needs finite values")
-    if not is_int(n_points) or n_points < 1:
-        raise ValueError(f"n_points must be a positive int (points on the curve after the start), got {n_points!r}")
-    return int(n_points)
+    return check_count(n_points, "n_points")
 
 
 def _curve(model: Model, inputs: Tensor, attributions: Tensor, target: TargetLike, baselines: Any,
@@ -173,8 +169,7 @@ def in_groups(function: Callable[..., Any], model: Any, inputs: Tensor, *args: A
         raise TypeError(f"function must be callable, got {type(function).__name__}")
     if not isinstance(inputs, Tensor):
         raise TypeError(f"inputs must be a torch.Tensor, got {type(inputs).__name__}")
-    if not is_int(size) or size < 1:
-        raise ValueError(f"size must be a positive int (examples per group), got {size!r}")
+    size = check_count(size, "size")
     n = len(inputs)
 
     def part(value: Any, group: slice) -> Any:
@@ -246,12 +241,11 @@ def paired_bootstrap(differences: Any, n_resamples: int = 10_000, confidence: fl
     the interval holds the middle ``confidence`` of the d*_b (Efron and Tibshirani 1993, ch. 13).
     """
     d = _as_vector(differences, "differences")
-    if not is_int(n_resamples) or n_resamples < 1:
-        raise ValueError(f"n_resamples must be a positive int, got {n_resamples!r}")
-    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number between 0 and 1, got {confidence!r}")
-    if not is_int(seed):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    n_resamples = check_count(n_resamples, "n_resamples")
+    confidence = check_number(confidence, "confidence", positive=True, at_most=1, expected="a number between 0 and 1")
+    if confidence == 1:
+        raise ValueError("confidence must be a number between 0 and 1, got 1")
+    seed = check_count(seed, "seed", minimum=0)
     rng = np.random.default_rng(seed)
     means = d[rng.integers(0, len(d), size=(n_resamples, len(d)))].mean(axis=1)
     low, high = np.quantile(means, [(1 - confidence) / 2, (1 + confidence) / 2])
@@ -264,8 +258,7 @@ def win_counts(a: Any, b: Any, better: str = "larger", tie: float = 0.0) -> tupl
     d = _difference(a, b)
     if better not in ("smaller", "larger"):
         raise ValueError(f"better must be 'smaller' or 'larger', got {better!r}")
-    if isinstance(tie, bool) or not isinstance(tie, (int, float)) or not tie >= 0:
-        raise ValueError(f"tie must be a number >= 0, got {tie!r}")
+    tie = check_number(tie, "tie")
     ahead = -d if better == "smaller" else d
     return int((ahead > tie).sum()), int((np.abs(d) <= tie).sum()), int((ahead < -tie).sum())
 

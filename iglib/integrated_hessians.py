@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .arguments import Model, TargetLike, is_int
+from .arguments import Model, TargetLike, check_count
 from .forward import Score, prepare
 from .memory import check_fits
 from .quadrature import nodes
@@ -156,8 +156,7 @@ def top_interactions(interactions: Tensor, k: int | None = None) -> list[tuple[i
     gamma = interactions if isinstance(interactions, Tensor) else torch.as_tensor(interactions, device="cpu")
     if gamma.dim() != 2 or gamma.shape[0] != gamma.shape[1]:
         raise ValueError(f"interactions must be one example's square matrix [D, D], got shape {tuple(gamma.shape)}")
-    if k is not None and (not is_int(k) or k < 0):
-        raise ValueError(f"k must be a non-negative int or None, got {k!r}")
+    k = None if k is None else check_count(k, "k", minimum=0)
     i, j = torch.triu_indices(len(gamma), len(gamma), offset=1, device=gamma.device)
     values = gamma[i, j]
     order = sorted(range(len(values)), key=lambda p: -abs(float(values[p])))

@@ -22,14 +22,13 @@ convention of the other methods, so :mod:`iglib.axioms` can check it.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Any, Union
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, quote
+from .arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, check_number, quote
 from .forward import prepare
 
 Surrogate = Any  # a fitted scikit-learn DecisionTree*, Lasso or LogisticRegression
@@ -90,8 +89,7 @@ def fit_sparse_linear(inputs: ArrayLike, outputs: ArrayLike, alpha: float = 0.01
     """
     from sklearn.linear_model import Lasso, LogisticRegression
 
-    if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or not alpha > 0:
-        raise ValueError(f"alpha (the L1 penalty) must be a number > 0, got {alpha!r}")
+    alpha = check_number(alpha, "alpha", positive=True, expected="a number > 0 (the L1 penalty)")
     X = _features(inputs)
     y = _targets(outputs, len(X), classification)
     if classification:

@@ -32,7 +32,7 @@ def test_auto_batch_size_fits_the_budget():
     assert forward.auto_batch_size(model, x, target=0, budget=1) == 1
     assert forward.auto_batch_size(model, x, target=0) >= forward.auto_batch_size(model, x, target=0, budget=10**6)
     assert memory.device_budget(torch.device("cpu")) > 0
-    with pytest.raises(ValueError, match="budget must be a number of bytes"):
+    with pytest.raises(ValueError, match="budget must be >= 1, got 0"):
         forward.auto_batch_size(model, x, target=0, budget=0)
 
 
