@@ -21,13 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 STEPS = 4  # few steps: these tests check the bookkeeping, not IG's accuracy
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as each torchrun worker has: on a shared 2-core machine far faster than two."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,7 @@ from torch import nn
 from iglib.exact import breakpoints, exact_integrated_gradients
 from iglib.integrated_gradients import integrated_gradients
 
-
-pytestmark = pytest.mark.usefixtures("float64_module")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead (and stall on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("float64_module", "one_thread")  # tests/conftest.py
 
 
 def one_minus_relu(x):  # F(x) = 1 - ReLU(1 - x)

@@ -8,7 +8,9 @@ import pytest
 from iglib.text import history
 from iglib.text import translation as tr
 
-from test_text_translation import TINY, _toy_split, one_thread  # noqa: F401  (autouse: one thread here too)
+from test_text_translation import TINY, _toy_split
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 PAIR = {"source": ["one", "red", "two"], "target": ["eins", "rot", "zwei"], "sure": [[0, 0], [1, 1], [2, 2]],
         "source_text": "one red two", "target_text": "eins rot zwei"}

@@ -18,12 +18,7 @@ TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1,
 WORDS = {"one": "eins", "two": "zwei", "three": "drei", "four": "vier", "red": "rot", "blue": "blau"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _toy_split() -> tr.Split:
