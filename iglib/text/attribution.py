@@ -11,7 +11,7 @@ sum_{t,d} IG_{t,d} = G(e) - G(0) = F(ids) - F(zero embedding).
 
 G is the model itself with a forward hook on the embedding that returns the path point
 alpha e instead of the looked-up vectors; everything else (quadrature, batching over steps,
-the delta) is :func:`iglib.paths.path_integrated_gradients`.
+the delta) is :func:`iglib.integrated_gradients` of G from e' = 0 to e.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ..arguments import MATERIALISE, Model, TargetLike, check_device, check_model
-from ..paths import path_integrated_gradients, straight_line
+from ..integrated_gradients import integrated_gradients
 
 
 def check_ids(ids: Any, embedding: nn.Embedding, name: str = "ids") -> Tensor:
@@ -122,10 +122,10 @@ def embedding_integrated_gradients(
         e = embedding(ids)
     check_model(model, e)
     g = _EmbeddingsInPlace(model, embedding, ids)
-    return path_integrated_gradients(
+    return integrated_gradients(
         g,
         e,
-        straight_line(torch.zeros_like(e), e),
+        torch.zeros_like(e),
         target=target,
         additional_forward_args=additional_forward_args,
         n_steps=n_steps,
