@@ -137,11 +137,3 @@ def load_references(path: str | Path) -> list[Reference]:
     return [Reference(tuple(e["source"]), tuple(e["target"]), frozenset(map(tuple, e["sure"])),
                       frozenset(map(tuple, e.get("possible", []))), e.get("source_text", ""), e.get("target_text", ""))
             for e in entries]
-
-
-def links_matrix(links: Iterable[Link], n_source: int, n_target: int) -> Tensor:
-    """The links as a 0/1 matrix [target, source] (for drawing over an attribution matrix)."""
-    m = torch.zeros(n_target, n_source)
-    for i, j in links:
-        m[j, i] = 1.0
-    return m

@@ -176,11 +176,6 @@ def load(split: str) -> Questions:
     raise ValueError(f"split must be 'training', 'unseen' or 'seen', got {split!r}")
 
 
-def load_all() -> Questions:
-    """Every question of the three files: training, then seen, then unseen."""
-    return load("training") + load("seen") + load("unseen")
-
-
 def canon_agreement() -> float:
     """How often the value rules alone (no canonical type) give the label ``targetCanonType`` gave,
     over the tagged questions decided by the ``canon-type`` rule."""

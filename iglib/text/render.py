@@ -1,4 +1,4 @@
-"""Tokens coloured by their attribution: HTML for the notebooks, matplotlib for figures.
+"""Tokens coloured by their attribution: HTML for the notebooks, with a matplotlib colourbar for figures.
 
 A token's score a_t is the sum of its IG over the embedding dimensions. Its colour is the
 collection's diverging map :data:`iglib.viz.DIVERGING` (red: a_t > 0, the token raises the score of
@@ -119,45 +119,3 @@ def tokens_html(tokens: Sequence[str], scores, max_abs: float | None = None, ski
         spans.append(f'<span style="{style}" title="{score:+.4g}">{html.escape(token)}</span>')
     legend = scale_html(_top(a, max_abs)) if scale else ""
     return TokenHTML('<div style="font-family: monospace">' + " ".join(spans) + "</div>" + legend, " ".join(tokens))
-
-
-def plot_tokens(tokens: Sequence[str], scores, max_abs: float | None = None, line_chars: int = 60,
-                fontsize: float = 12.0, title: str | None = None, skip: Sequence[str] = SKIP,
-                scale: bool = True) -> Figure:
-    """A figure of the tokens as coloured boxes in a row, wrapped after ``line_chars`` characters,
-    with (``scale``) a horizontal colourbar of the scale below them.
-
-    The text is monospace, so the layout depends only on the token lengths (deterministic,
-    no renderer measurements).
-    """
-    tokens, a = _scores(tokens, scores, skip)
-    if line_chars < 1:
-        raise ValueError(f"line_chars must be >= 1, got {line_chars}")
-    positions, x, line = [], 0, 0
-    for token in tokens:
-        width = len(token) + 1
-        if x > 0 and x + width > line_chars:
-            x, line = 0, line + 1
-        positions.append((x, line))
-        x += width
-    lines = line + 1
-    char_inches = 0.6 * fontsize / 72  # DejaVu Sans Mono advance width is 0.6 em
-    import matplotlib.pyplot as plt
-
-    bar = 0.75 if scale else 0.0  # inches below the tokens for the colourbar
-    fig = plt.figure(figsize=(max(line_chars, 1) * char_inches + 0.4,
-                              lines * 2.0 * fontsize / 72 + (0.4 if title else 0.2) + bar))
-    height = fig.get_figheight()
-    ax = fig.add_axes((0, bar / height, 1, 1 - (bar + (0.3 if title else 0.0)) / height))
-    ax.set_xlim(-0.5, line_chars + 0.5)
-    ax.set_ylim(lines - 0.5, -0.5)
-    ax.set_axis_off()
-    for token, (x, y), color, ink in zip(tokens, positions, token_colors(a, max_abs), ink_colors(a, max_abs)):
-        ax.text(x, y, token, family="monospace", fontsize=fontsize, va="center", ha="left", color=ink,
-                bbox=dict(facecolor=tuple(color), edgecolor="none", boxstyle="round,pad=0.2"))
-    if scale:
-        cax = fig.add_axes((0.25, 0.3 / height, 0.5, 0.12 / height))
-        colour_scale(fig, ax, _top(a, max_abs), cax=cax, orientation="horizontal").ax.tick_params(labelsize=8)
-    if title:
-        fig.suptitle(title, fontsize=fontsize)
-    return fig
