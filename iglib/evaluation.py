@@ -58,10 +58,20 @@ def area(fractions: Tensor, scores: Tensor) -> Tensor:
     return torch.trapezoid(scores, fractions, dim=-1)
 
 
+RESOLUTION = 1e-3  # attributions closer than this share of an example's largest |a| rank as equal
+
+
 def feature_ranking(attributions: Tensor) -> Tensor:
-    """Each example's features, most positive attribution first, [N, P] (pixels for [N, C, H, W])."""
-    per_feature = attributions.sum(dim=1) if attributions.dim() == 4 else attributions
-    return per_feature.reshape(len(attributions), -1).argsort(dim=1, descending=True, stable=True)
+    """Each example's features, most positive attribution first, [N, P] (pixels for [N, C, H, W]).
+
+    Attributions are compared on a grid of ``RESOLUTION`` times the example's largest |a|, and equal
+    ones keep their order in the input. Finer differences are float rounding: another CPU's kernels
+    sum in another order, and would reorder such features, and move the curves and every count
+    built on them."""
+    per_feature = (attributions.sum(dim=1) if attributions.dim() == 4 else attributions).reshape(len(attributions), -1)
+    step = per_feature.abs().amax(dim=1, keepdim=True) * RESOLUTION
+    levels = torch.round(per_feature / torch.where(step > 0, step, torch.ones_like(step)))
+    return levels.argsort(dim=1, descending=True, stable=True)
 
 
 def spaced_fractions(n_points: int, power: float = 2.0) -> Tensor:

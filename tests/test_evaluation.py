@@ -77,6 +77,16 @@ def test_area_is_the_trapezoid_rule():
         ev.area(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0, 3.0]))
 
 
+def test_float_rounding_does_not_reorder_the_features():
+    """Differences far below RESOLUTION of the largest |a| (another CPU's rounding) leave the ranking as it
+    is; differences above it order the features; equal ones keep their input order."""
+    a = torch.tensor([[0.5, 0.2, 0.2 + 1e-9, 1.0, -0.3, 0.2 - 1e-9]], dtype=torch.float64)
+    assert ev.feature_ranking(a).tolist() == [[3, 0, 1, 2, 5, 4]]
+    assert ev.feature_ranking(a + 1e-8 * torch.randn(1, 6, dtype=torch.float64)).tolist() == [[3, 0, 1, 2, 5, 4]]
+    assert ev.feature_ranking(torch.tensor([[0.0, 1.0, 1.0 + 2 * ev.RESOLUTION]])).tolist() == [[2, 1, 0]]
+    assert ev.feature_ranking(torch.zeros(1, 3)).tolist() == [[0, 1, 2]]
+
+
 @pytest.mark.parametrize("attributions, n_points, match", [
     (torch.zeros(2, 3), 4, r"attributions must be a tensor shaped like inputs \(2, 4\), got \(2, 3\)"),
     ("map", 4, "got str"),
