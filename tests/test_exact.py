@@ -204,6 +204,16 @@ def test_smooth_networks_are_refused_with_the_op_named(model, op):
         exact_integrated_gradients(model, torch.randn(2, 3))
 
 
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_a_max_pool_it_does_not_track_is_refused_by_name_with_or_without_its_indices(return_indices):
+    def model(x):
+        pooled = F.max_pool3d(x.reshape(-1, 1, 2, 2, 2), 2, return_indices=return_indices)
+        return (pooled[0] if return_indices else pooled).reshape(len(x), -1).sum(1)
+
+    with pytest.raises(ValueError, match="'max_pool3d.*whose branch changes exact IG does not track"):
+        exact_integrated_gradients(model, torch.randn(2, 8))
+
+
 def test_smooth_op_on_a_constant_is_allowed():
     log_scale = torch.tensor(0.5)
     model = lambda x: torch.relu(x).sum(1) * log_scale.exp()  # noqa: E731  exp of a parameter, not of the path
