@@ -94,17 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["IGLIB_FIGURES_DIR"] = str((args.out / "figures").resolve())
     where = "in place" if args.out is None else f"into {args.out}"
     print(f"running {len(paths)} notebooks in {mode} mode, {where}")
-    times, peaks, written = {}, {}, {}
+    rows = []  # (name, seconds, peak memory, figures written), one per run: two notebooks may share a name
     for p in paths:
         before = _figures()
-        times[p.name], peaks[p.name] = run(p, mode, out=args.out)
-        written[p.name] = sum(before.get(f) != t for f, t in _figures().items())
-    width = max(map(len, times))
+        seconds, peak = run(p, mode, out=args.out)
+        rows.append((p.name, seconds, peak, sum(before.get(f) != t for f, t in _figures().items())))
+    width = max(len(name) for name, *_ in rows)
     print(f"\n{'notebook'.ljust(width)}  seconds ({mode})  peak memory  figures written")
-    for name, seconds in times.items():
-        memory = f"{peaks[name] / 2**30:.1f} GiB" if peaks[name] else "n/a"
-        print(f"{name.ljust(width)}  {seconds:8.1f}  {memory:>19}  {written[name]:>15}")
-    print(f"{'total'.ljust(width)}  {sum(times.values()):8.1f}  {'':>19}  {sum(written.values()):>15}")
+    for name, seconds, peak, written in rows:
+        memory = f"{peak / 2**30:.1f} GiB" if peak else "n/a"
+        print(f"{name.ljust(width)}  {seconds:8.1f}  {memory:>19}  {written:>15}")
+    print(f"{'total'.ljust(width)}  {sum(r[1] for r in rows):8.1f}  {'':>19}  {sum(r[3] for r in rows):>15}")
     return 0
 
 
