@@ -60,7 +60,7 @@ def run(path: Path, mode: str, timeout: int = 1800, out: Path | None = None) -> 
         if cell.cell_type == "code":
             done += 1
             pid = getattr(getattr(client.km, "provisioner", None), "pid", None)
-            peak = max(filter(None, (peak, peak_memory(pid))), default=None)
+            peak = peak_memory(pid) or peak   # VmHWM is already the high-water mark
             print(f"\r  {path.name}: cell {done}/{n_code}", end="", flush=True)
 
     os.environ["IGLIB_MODE"] = mode
