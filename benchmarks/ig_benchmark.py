@@ -50,9 +50,7 @@ def sync(device: torch.device) -> None:
 
 
 def load(n_images: int, device: torch.device, channels_last: bool):
-    model = imagenet.load_classifier(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = imagenet.load_classifier(device, channels_last=channels_last)
     names = imagenet.paper_images()[:n_images]
     x = torch.cat([imagenet.preprocess(data.fetch(n)) for n in names]).to(device)
     if channels_last:

@@ -119,14 +119,19 @@ def weights_path() -> Path:
     return path
 
 
-def load_classifier(device: Union[str, torch.device, None] = None) -> nn.Module:
-    """EfficientNet-Lite0 with its ImageNet weights, in eval mode: [N, 3, 224, 224] -> logits [N, 1000]."""
+def load_classifier(device: Union[str, torch.device, None] = None, channels_last: bool = False) -> nn.Module:
+    """EfficientNet-Lite0 with its ImageNet weights, in eval mode: [N, 3, 224, 224] -> logits [N, 1000].
+
+    ``channels_last`` stores the weights channels-last: the same function (the last float32 digits
+    move), with convolutions about 1.3x faster on a 2-core CPU in float32. Not for float64, where
+    channels-last convolutions run about 2x slower; keep the default layout there."""
     model = EfficientNetLite0()
     state = torch.load(weights_path(), map_location="cpu", weights_only=True)
     model.load_state_dict(state)
     for p in model.parameters():
         p.requires_grad_(False)
-    return model.eval().to(device or "cpu")
+    model = model.eval().to(device or "cpu")
+    return model.to(memory_format=torch.channels_last) if channels_last else model
 
 
 def _open(image: Image):
