@@ -34,7 +34,7 @@ def test_measure_scores_a_model_that_learned_the_toy_task(toy_references):
     record = history.measure(trained, _toy_split(), n_steps=20)
     assert record["bleu"] == pytest.approx(100.0) and record["loops"] == 0 and record["loop_sentences"] == 2
     assert record["aer_short_ig"] == 0.0 and record["aer_long_diagonal"] == 0.0  # word for word: the diagonal is right
-    assert set(record) >= {f"aer_{s}_{r}" for s in history.ALIGNED_SETS for r in ("ig", "attention", "diagonal")}
+    assert set(record) >= {f"aer_{s}_{r}" for s in history.ALIGNED_SETS for r in ("ig", "ig_unk", "attention", "diagonal")}
 
 
 def test_the_command_line_measures_the_first_every_nth_and_last_snapshot(toy_references, tmp_path, monkeypatch):

@@ -105,6 +105,23 @@ def test_each_output_word_draws_most_on_the_word_it_translates(trained):
     assert words.argmax(1).tolist() == [0, 1, 2, 3]
 
 
+def test_figure_5_reads_the_links_and_row_sums_of_the_translation(trained, monkeypatch):
+    """figure_5 on a toy 'paper sentence': the model's translation, each German word's argmax English word
+    (all right here), its row sum = F(x) - F(x') summed over its pieces; held lists the figure's links (rows above a floor)."""
+    monkeypatch.setattr(tr, "PAPER_SENTENCE", "one red two blue")
+    monkeypatch.setattr(tr, "FIGURE_5", {"eins": "one", "rot": "red", "blau": "two"})
+    read = tr.figure_5(trained, "<unk>", n_steps=64)
+    assert read.translation == "eins rot zwei blau" and read.matrix.baseline == "<unk>"
+    assert read.links == {"eins": "one", "rot": "red", "zwei": "two", "blau": "blue"}
+    assert read.held() == ["eins", "rot"]  # blau draws on blue, not on the (wrong) link given
+    low, high = sorted(["eins", "rot"], key=read.rise.get)
+    assert read.held(floor=read.rise[low]) == [high]  # a row raised by no more than the floor does not count
+    gap = (read.matrix.log_prob - read.matrix.baseline_log_prob).tolist()
+    assert sum(read.rise.values()) == pytest.approx(sum(gap), rel=0.05)
+    monkeypatch.setattr(tr.Trained, "translate_pieces", lambda self, sentences, max_length=None: [[]])
+    assert tr.figure_5(trained) == tr.Figure5("", None, {}, {})  # a snapshot that says nothing yet
+
+
 def test_attribution_matrix_rows_equal_separate_ig_calls(trained):
     output = trained.target_pieces.pieces("eins rot")
     att = tr.attribution_matrix(trained, "one red", output=output, n_steps=16)
@@ -165,6 +182,7 @@ def test_config_modes_and_learning_rate():
     fast = tr.TrainConfig.for_mode("fast")   # issue 26's recipe: no news, Europarl twice, 30% unpunctuated, ...
     assert fast.corpora.split() == ["tatoeba", "europarl", "europarl"] and fast.max_pieces == 80
     assert (fast.strip_punctuation, fast.schedule, fast.ema, fast.max_steps) == (0.3, "linear", 0.999, tr.FAST_STEPS)
+    assert (fast.extended_from, fast.stop_at) == (tr.FAST_FIRST_END, tr.FAST_KEPT) and fast.stop_at < fast.max_steps
     assert tr.TrainConfig.for_mode("full").max_steps is None
     assert tr.TrainConfig.for_mode("full").d_model > tr.TrainConfig().d_model
     with pytest.raises(ValueError, match="mode must be"):
@@ -233,7 +251,7 @@ def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     # written by `--mode fast`, before the fields that default to how it trained (strip_punctuation, ...)
     assert tr.TrainConfig(**saved["config"]) == tr.TrainConfig.for_mode("fast")
     assert saved["data_sha256"] == tr.data_files_sha256(tr.TrainConfig.for_mode("fast"))
-    assert len(saved["losses"]) == saved["config"]["max_steps"]
+    assert len(saved["losses"]) == saved["config"]["stop_at"] < saved["config"]["max_steps"]
     assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *tr.TEST_SETS}
     assert saved["scores"]["tatoeba"]["bleu"] > 20
 
@@ -277,6 +295,22 @@ def test_a_run_in_two_sittings_equals_one_run(tmp_path):
         torch.testing.assert_close(second.model.state_dict()[name], value, atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="another config .*'lr'"):
         tr.train(replace(RESUMABLE, lr=1e-3), _punctuated_split(), device="cpu", state=state)
+
+
+def test_a_run_stopped_early_keeps_the_planned_schedule_and_its_weights_at_that_update(tmp_path):
+    """stop_at = N ends the run after update N on the schedule planned to max_steps: its losses and weights
+    are those of the planned run's first N updates (its snapshot at N), and its state goes on to the end."""
+    pieces = tr.learn_pieces(_punctuated_split(), RESUMABLE)
+    planned = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, snapshots=tmp_path / "s",
+                       snapshot_every=20)
+    stopped = tr.train(replace(RESUMABLE, stop_at=20), _punctuated_split(), device="cpu", pieces=pieces,
+                       state=tmp_path / "run.state")
+    assert len(stopped.losses) == 20 and stopped.losses == planned.losses[:20]
+    snapshot = tr.load_snapshot(planned, tmp_path / "s" / "step_00020.pt")
+    for name, value in stopped.model.state_dict().items():
+        torch.testing.assert_close(snapshot.model.state_dict()[name], value, atol=2e-3, rtol=1e-3)  # fp16
+    went_on = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=tmp_path / "run.state")
+    assert went_on.losses == pytest.approx(planned.losses, abs=1e-6)
 
 
 def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():

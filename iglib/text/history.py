@@ -5,8 +5,11 @@ then are scored on what notebook 10 measures on the final ones:
 
 - held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.text.translation.evaluate`);
 - loops: outputs with a piece repeated 3 or more times in a row, on held-out sentences without punctuation;
-- AER on the hand-aligned pairs (short and long) of three readings of the model: the argmax of the IG
-  matrix, the argmax of the last decoder layer's cross-attention, and the diagonal (no model).
+- figure 5: the translation of the paper's sentence, and the English word each German word draws on most
+  (with its row sum) under each IG baseline;
+- AER on the hand-aligned pairs (short and long) of four readings of the model: the argmax of the IG
+  matrix from the zero embedding (``ig``) and from ``<unk>`` (``ig_unk``), the argmax of the last decoder
+  layer's cross-attention, and the diagonal (no model).
 
 Command line (writes one JSON record of the run beside the checkpoint it measures):
 
@@ -28,6 +31,7 @@ from .alignment import corpus_score, load_references
 REFERENCES = Path(__file__).resolve().parents[2] / "tests"  # the hand-aligned pairs, in the repository
 ALIGNED_SETS = {"short": "alignments_de_en.json", "long": "alignments_de_en_long.json"}
 LOOP_SENTENCES = 200  # held-out Tatoeba sentences, punctuation stripped, checked for loops
+IG_BASELINES = {"ig": "zero", "ig_unk": "<unk>"}  # reading -> the baseline of its IG matrix
 
 
 def unpunctuated_heldout(split_: translation.Split, n: int = LOOP_SENTENCES) -> list[str]:
@@ -36,15 +40,23 @@ def unpunctuated_heldout(split_: translation.Split, n: int = LOOP_SENTENCES) -> 
 
 
 def measure(trained: translation.Trained, split_: translation.Split, n_steps: int = 50) -> dict:
-    """Held-out Tatoeba BLEU/chrF, the loop count, and AER of IG, attention and the diagonal per aligned set."""
+    """Held-out Tatoeba BLEU/chrF, the loop count, figure 5's links per IG baseline, and AER of IG (per
+    baseline), attention and the diagonal per aligned set."""
     record = dict(translation.evaluate(trained, split_, test_sets=())["tatoeba"])
     sentences = unpunctuated_heldout(split_)
     record["loops"] = len(translation.loops(trained, sentences))
     record["loop_sentences"] = len(sentences)
+    for reading, baseline in IG_BASELINES.items():
+        read = translation.figure_5(trained, baseline, n_steps=n_steps)
+        record["paper_translation"] = read.translation
+        record[f"figure5_{reading}"] = read.links
+        record[f"figure5_rise_{reading}"] = read.rise
     for name, file in ALIGNED_SETS.items():
         references = load_references(REFERENCES / file)
-        read = translation.align_references(trained, references, n_steps=n_steps)
-        for reading in ("ig", "attention", "diagonal"):
+        for reading, baseline in IG_BASELINES.items():
+            read = translation.align_references(trained, references, n_steps=n_steps, baseline=baseline)
+            record[f"aer_{name}_{reading}"] = corpus_score(read.ig, references).aer
+        for reading in ("attention", "diagonal"):
             record[f"aer_{name}_{reading}"] = corpus_score(getattr(read, reading), references).aer
     return record
 
@@ -68,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         row = {"update": int(path.stem.split("_")[1]), **measure(translation.load_snapshot(final, path), split_)}
         rows.append(row)
-        print(f"{path.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+        print(f"{path.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+                                           if not k.startswith("figure5_rise"))
               + f" ({time.perf_counter() - start:.0f} s)", flush=True)
     run = {"checkpoint": Path(args.checkpoint).name, "updates": len(final.losses), "seconds": final.seconds,
            "threads": args.train_threads, "updates_per_epoch": translation.updates_per_epoch(split_, final)}

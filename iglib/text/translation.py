@@ -30,10 +30,12 @@ records the step count reached, which rebuilds it step for step):
 
     python -m iglib.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
         [--set FIELD=VALUE ...] [--state RUN.state [--state-every 500] [--sitting-minutes 100]]
-        [--snapshots DIR [--snapshot-every 500]]
+        [--snapshots DIR [--snapshot-every 500]] [--stop-at N] [--extend-to N]
 
-``fast`` is the model for a CPU (82 minutes on two cores), ``full`` the larger one for a
-GPU, same code. ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
+``fast`` is the model for a CPU (3.3 hours on two cores), ``full`` the larger one for a
+GPU, same code. The fast config keeps the weights at update 12,500 of a schedule planned to 23,000
+(``stop_at``); ``--stop-at 23000 --snapshots runs/snapshots`` runs it to its end, keeping the weights every
+500 updates, which ``python -m iglib.text.history`` scores (notebook 10 reads that record). ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
 A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
 update, position in the epoch, random states): the same command continues it, and N + N updates in
 two sittings equal 2N in one.
@@ -42,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import gzip
 import math
 import re
@@ -76,6 +79,7 @@ PAPER_SENTENCE = "good morning ladies and gentlemen"
 GREETING = "good evening ladies and gentlemen"
 PARLIAMENT = "ladies and gentlemen , the vote will take place tomorrow"
 NEVER_TRAINED = (PAPER_SENTENCE, GREETING, PARLIAMENT)
+FIGURE_5 = {"guten": "good", "morgen": "morning", "damen": "ladies", "herren": "gentlemen"}  # the paper's links
 
 # The English sentences of the hand-aligned pairs in tests/alignments_de_en.json: always held out.
 ALIGNED = ("i bought a hat .", "we left together .", "i want to visit you .", "i'll miss you all .",
@@ -143,7 +147,9 @@ class Translator(nn.Module):
 
 
 # ----------------------------------------------------------------------------------- config
-FAST_STEPS = 7000  # the planned last update of the fast run (its linear schedule reaches its floor there)
+FAST_STEPS = 23000  # the planned last update of the fast run: its linear schedule reaches its floor there ...
+FAST_FIRST_END = 7000  # ... after a first line planned to end here (the run was extended: the rate restarts)
+FAST_KEPT = 12500  # the update whose weights are kept (notebook 10, section 6: the run's record, and why these)
 
 
 @dataclass(frozen=True)
@@ -176,15 +182,18 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of the weights, the weights kept (0: none)
     extended_from: int | None = None  # "linear": a run planned to end here, then extended to max_steps ...
     restart_lr: float = 0.5  # ... where the learning rate restarts at restart_lr * lr and falls to the floor again
+    stop_at: int | None = None  # end the run after this update; the schedule stays planned to max_steps
 
     @classmethod
     def for_mode(cls, mode: str) -> TrainConfig:
         """``fast``: the CPU model and the recipe of the committed checkpoint (Tatoeba + Europarl twice, no
-        news; pairs up to 80 pieces; 30% of English sources unpunctuated; linear decay; moving average),
-        82 minutes on two cores; ``full``: the larger model for a GPU."""
+        news; pairs up to 80 pieces; 30% of English sources unpunctuated; linear decay, restarted at
+        FAST_FIRST_END; moving average; the weights at FAST_KEPT, 3.3 h on two cores, of a 5.6 h run);
+        ``full``: the larger model for a GPU."""
         if mode == "fast":
             return cls(max_pieces=80, corpora="tatoeba europarl europarl", strip_punctuation=0.3,
-                       schedule="linear", ema=0.999, max_steps=FAST_STEPS)
+                       schedule="linear", ema=0.999, max_steps=FAST_STEPS, extended_from=FAST_FIRST_END,
+                       stop_at=FAST_KEPT)
         if mode == "full":
             return cls(d_model=512, n_heads=8, encoder_layers=6, decoder_layers=6, d_ff=2048, source_pieces=16000,
                        target_pieces=16000, max_pieces=80, batch_pieces=16000, epochs=30, lr=7e-4, warmup=4000,
@@ -192,7 +201,7 @@ class TrainConfig:
         raise ValueError(f"mode must be 'fast' or 'full', got {mode!r}")
 
 
-LATER_FIELDS = {"strip_punctuation", "schedule", "lr_floor", "ema", "extended_from", "restart_lr"}  # a checkpoint may lack them (their defaults)
+LATER_FIELDS = {"strip_punctuation", "schedule", "lr_floor", "ema", "extended_from", "restart_lr", "stop_at"}  # a checkpoint may lack them (their defaults)
 
 # ------------------------------------------------------------------------------------- data
 def read_lines(name: str) -> list[str]:
@@ -223,6 +232,7 @@ def load_parallel(english: str, german: str) -> list[tuple[str, str]]:
     return [(e.strip(), d.strip()) for e, d in zip(en, de) if e.strip() and d.strip()]
 
 
+@functools.lru_cache(maxsize=1 << 18)  # a corpus is checked for several phrases: each sentence normalized once
 def _letters(text: str) -> str:
     return " " + " ".join(re.findall(r"\w+", normalize(text, lowercase=True))) + " "
 
@@ -487,7 +497,7 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
 
     Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``); without ``pieces``
     learns the piece models from its training pairs. Stops after ``config.epochs``, ``max_steps``
-    updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss, seconds)`` is called
+    updates, ``stop_at`` updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss, seconds)`` is called
     every ``log_every`` updates. Held-out scores are not computed here (:func:`evaluate`).
 
     A run can go on in another sitting: with ``state``, the run's whole state (model, optimizer, moving
@@ -525,6 +535,7 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
 
     def out_of_budget() -> bool:
         return ((config.max_steps is not None and len(losses) >= config.max_steps)
+                or (config.stop_at is not None and len(losses) >= config.stop_at)
                 or (config.max_minutes is not None and time.perf_counter() - start > 60 * config.max_minutes))
 
     def sitting_over() -> bool:
@@ -648,7 +659,7 @@ def _load_state(path: str | Path, config: TrainConfig) -> dict:
     ended at max_steps = E goes on as its extension (``extended_from`` = E)."""
     saved = torch.load(path, map_location="cpu", weights_only=False)
     defaults = asdict(TrainConfig())
-    ours = {k: v for k, v in asdict(config).items() if k != "max_minutes"}
+    ours = {k: v for k, v in asdict(config).items() if k not in ("max_minutes", "stop_at")}  # where it stops may differ
     theirs = {k: saved["config"].get(k, defaults[k]) for k in ours}
     if ours != theirs and config.extended_from is not None and theirs["extended_from"] is None:
         ours = dict(ours, max_steps=config.extended_from, extended_from=None, restart_lr=defaults["restart_lr"])
@@ -772,13 +783,43 @@ def word_matrix(att: AttributionMatrix, source_words: Sequence[str], output_word
 
 
 def reference_matrix(trained: Trained, source_text: str, target_text: str, n_steps: int = 50,
-                     method: str = "gausslegendre") -> tuple[AttributionMatrix, Tensor]:
+                     method: str = "gausslegendre", baseline: str = "zero") -> tuple[AttributionMatrix, Tensor]:
     """The attribution matrix of a sentence pair under teacher forcing on its German side (the model
     scores the human translation piece by piece), and the same summed into ``tokenize``'s words
     [German words, English words], the units of a hand alignment."""
     att = attribution_matrix(trained, source_text, output=trained.target_pieces.pieces(target_text),
-                             n_steps=n_steps, method=method)
+                             n_steps=n_steps, method=method, baseline=baseline)
     return att, word_matrix(att, tokenize(source_text), tokenize(target_text))
+
+
+@dataclass
+class Figure5:
+    """The paper's sentence read as figure 5: the model's own translation, its attribution matrix, and for
+    each German word of the translation the English word it draws on most and its row sum (the rise of its
+    log p from the baseline, nats), the matrix summed into words."""
+
+    translation: str
+    matrix: AttributionMatrix | None  # None when the translation is empty (an early snapshot)
+    links: dict[str, str]  # German word -> the English word it draws most on
+    rise: dict[str, float]  # German word -> sum over the English words (its row sum)
+
+    def held(self, floor: float = 0.0) -> list[str]:
+        """The German words of :data:`FIGURE_5` that draw most on the English word the paper links them to,
+        their row raised by the source by more than ``floor`` nats (a row near zero has nothing to point at)."""
+        return [g for g, e in FIGURE_5.items() if self.links.get(g) == e and self.rise[g] > floor]
+
+
+def figure_5(trained: Trained, baseline: str = "zero", n_steps: int = 50) -> Figure5:
+    """:func:`attribution_matrix` of :data:`PAPER_SENTENCE` on the model's greedy translation, summed into words."""
+    output = trained.translate_pieces([PAPER_SENTENCE])[0]
+    if not output:
+        return Figure5("", None, {}, {})
+    att = attribution_matrix(trained, PAPER_SENTENCE, output=output, n_steps=n_steps, baseline=baseline)
+    text = trained.target_pieces.decode(att.output)
+    german, english = tokenize(text), tokenize(PAPER_SENTENCE)
+    words = word_matrix(att, english, german)
+    return Figure5(text, att, {g: english[int(words[b].argmax())] for b, g in enumerate(german)},
+                   {g: float(words[b].sum()) for b, g in enumerate(german)})
 
 
 def cross_attention(trained: Trained, source_text: str, target_text: str) -> Tensor:
@@ -820,8 +861,8 @@ class Alignments:
 
 
 def align_references(trained: Trained, references: Sequence, n_steps: int = 50, tolerance: float = 0.05,
-                     floor: float = 0.2) -> Alignments:
-    """:func:`reference_matrix` and :func:`cross_attention` of each hand-aligned pair
+                     floor: float = 0.2, baseline: str = "zero") -> Alignments:
+    """:func:`reference_matrix` (from ``baseline``) and :func:`cross_attention` of each hand-aligned pair
     (``iglib.text.alignment.Reference``), read as argmax alignments; the diagonal needs no model."""
     from .alignment import argmax_alignment, diagonal_alignment
     from .alignment import word_matrix as pool
@@ -829,7 +870,7 @@ def align_references(trained: Trained, references: Sequence, n_steps: int = 50, 
 
     out = Alignments([], [], [], [], [])
     for ref in references:
-        att, words = reference_matrix(trained, ref.source_text, ref.target_text, n_steps=n_steps)
+        att, words = reference_matrix(trained, ref.source_text, ref.target_text, n_steps=n_steps, baseline=baseline)
         weights = cross_attention(trained, ref.source_text, ref.target_text)
         attention_words = pool(weights, word_index(att.output, ref.target), word_index(att.source, ref.source))
         out.ig.append(argmax_alignment(words))
@@ -1002,6 +1043,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--snapshot-every", type=int, default=500, help="updates between snapshots")
     parser.add_argument("--extend-to", type=int, default=None, metavar="N",
                         help="go on with a finished linear run (its --state) to update N: the schedule restarts")
+    parser.add_argument("--stop-at", type=int, default=None, metavar="N",
+                        help="end the run after update N (its schedule still planned to max_steps)")
     parser.add_argument("--sitting-minutes", type=float, default=None,
                         help="end this sitting after this much time (with --state; the run goes on later)")
     args = parser.parse_args(argv)
@@ -1015,6 +1058,8 @@ def main(argv: list[str] | None = None) -> None:
     config = with_fields(config, args.set)
     if args.extend_to is not None:
         config = replace(config, extended_from=config.max_steps, max_steps=args.extend_to)
+    if args.stop_at is not None:
+        config = replace(config, stop_at=args.stop_at)
     if args.sitting_minutes is not None and args.state is None:
         parser.error("--sitting-minutes needs --state (where the run goes on from)")
     t0 = time.perf_counter()
@@ -1033,7 +1078,7 @@ def main(argv: list[str] | None = None) -> None:
         f"step {step}: loss {loss:.4f} lr {learning_rate(step, config):.2e} ({s:.0f} s)", flush=True),
         state=args.state, state_every=args.state_every, sitting_minutes=args.sitting_minutes,
         snapshots=args.snapshots, snapshot_every=args.snapshot_every)
-    planned = config.max_steps if config.max_steps is not None else float("inf")
+    planned = min(n for n in (config.max_steps, config.stop_at, float("inf")) if n is not None)
     if args.state is not None and len(trained.losses) < planned and args.sitting_minutes is not None:
         print(f"sitting over after update {len(trained.losses)}: go on with the same command ({args.state})", flush=True)
         return
