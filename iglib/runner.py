@@ -22,6 +22,9 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
+# Seconds one cell may run: a fast cell that takes half an hour has hung; a full-mode cell on a CPU can take
+# an hour (08's 62 images at three step counts: about 57 s per image on 2 cores), so full mode has no limit.
+CELL_TIMEOUT = {"fast": 1800, "full": None}
 
 
 def notebooks(paths: list[str] | None = None) -> list[Path]:
@@ -48,9 +51,10 @@ def peak_memory(pid: int | None) -> int | None:
     return None
 
 
-def run(path: Path, mode: str, timeout: int = 1800, out: Path | None = None) -> tuple[float, int | None]:
-    """Execute ``path`` with ``IGLIB_MODE=mode``, in place or into the folder ``out``; returns the
-    seconds it took and the kernel's peak memory in bytes (None where it cannot be read)."""
+def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = None) -> tuple[float, int | None]:
+    """Execute ``path`` with ``IGLIB_MODE=mode``, in place or into the folder ``out``, each cell within
+    ``timeout`` seconds (default: ``CELL_TIMEOUT[mode]``); returns the seconds it took and the kernel's
+    peak memory in bytes (None where it cannot be read)."""
     nb = nbformat.read(path, as_version=4)
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
     done, peak = 0, None
@@ -66,7 +70,7 @@ def run(path: Path, mode: str, timeout: int = 1800, out: Path | None = None) -> 
     os.environ["IGLIB_MODE"] = mode
     os.environ["IGLIB_PROGRESS"] = "0"  # no tqdm bars in the committed outputs (see iglib.progress)
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        nb, timeout=timeout if timeout is not None else CELL_TIMEOUT[mode], kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
         on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
     )
     start = time.perf_counter()

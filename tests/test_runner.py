@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import nbformat
+import pytest
 
 from iglib import runner
 
@@ -54,3 +55,26 @@ def test_with_out_the_executed_copy_and_its_figures_go_there(tmp_path, monkeypat
     assert done.cells[0].outputs[0].text.startswith("full ")
     assert (tmp_path / "full" / "figures" / "tiny.png").stat().st_size > 0
     assert "into " + str(tmp_path / "full") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode, expected", [("fast", 1800), ("full", None)])
+def test_a_cell_may_run_half_an_hour_in_fast_mode_and_without_limit_in_full_mode(mode, expected, tmp_path, monkeypatch):
+    """Full mode on a CPU has cells of an hour (08's 62 images): the fast limit stopped it once."""
+    seen = {}
+
+    class Client:
+        def __init__(self, nb, timeout, **kwargs):
+            seen["timeout"] = timeout
+
+        def execute(self):
+            pass
+
+    monkeypatch.setattr(runner, "NotebookClient", Client)
+    monkeypatch.delenv("IGLIB_MODE", raising=False)  # run() sets both; monkeypatch restores them
+    monkeypatch.delenv("IGLIB_PROGRESS", raising=False)
+    path = tmp_path / "01_tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    runner.run(path, mode, out=tmp_path / "out")
+    assert seen["timeout"] == expected == runner.CELL_TIMEOUT[mode]
+    runner.run(path, mode, timeout=5, out=tmp_path / "out")
+    assert seen["timeout"] == 5
