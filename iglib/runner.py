@@ -70,7 +70,8 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     os.environ["IGLIB_MODE"] = mode
     os.environ["IGLIB_PROGRESS"] = "0"  # no tqdm bars in the committed outputs (see iglib.progress)
     client = NotebookClient(
-        nb, timeout=timeout if timeout is not None else CELL_TIMEOUT[mode], kernel_name="python3", resources={"metadata": {"path": str(path.parent)}},
+        nb, timeout=timeout if timeout is not None else CELL_TIMEOUT[mode], kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
         on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
     )
     start = time.perf_counter()

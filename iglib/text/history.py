@@ -53,11 +53,12 @@ def measure(trained: translation.Trained, split_: translation.Split, n_steps: in
         record[f"figure5_rise_{reading}"] = read.rise
     for name, file in ALIGNED_SETS.items():
         references = load_references(REFERENCES / file)
-        for reading, baseline in IG_BASELINES.items():
-            read = translation.align_references(trained, references, n_steps=n_steps, baseline=baseline)
+        reads = {reading: translation.align_references(trained, references, n_steps=n_steps, baseline=baseline)
+                 for reading, baseline in IG_BASELINES.items()}
+        for reading, read in reads.items():
             record[f"aer_{name}_{reading}"] = corpus_score(read.ig, references).aer
-        for reading in ("attention", "diagonal"):
-            record[f"aer_{name}_{reading}"] = corpus_score(getattr(read, reading), references).aer
+        for reading in ("attention", "diagonal"):  # neither depends on IG's baseline
+            record[f"aer_{name}_{reading}"] = corpus_score(getattr(reads["ig"], reading), references).aer
     return record
 
 

@@ -35,7 +35,8 @@ records the step count reached, which rebuilds it step for step):
 ``fast`` is the model for a CPU (3.3 hours on two cores), ``full`` the larger one for a
 GPU, same code. The fast config keeps the weights at update 12,500 of a schedule planned to 23,000
 (``stop_at``); ``--stop-at 23000 --snapshots runs/snapshots`` runs it to its end, keeping the weights every
-500 updates, which ``python -m iglib.text.history`` scores (notebook 10 reads that record). ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
+500 updates, which ``python -m iglib.text.history`` scores (notebook 10 reads that record).
+``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
 A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
 update, position in the epoch, random states): the same command continues it, and N + N updates in
 two sittings equal 2N in one.
@@ -497,8 +498,8 @@ def train(config: TrainConfig, split_: Split | None = None, device: torch.device
 
     Without ``split_`` uses :func:`split` (files fetched through ``iglib.data``); without ``pieces``
     learns the piece models from its training pairs. Stops after ``config.epochs``, ``max_steps``
-    updates, ``stop_at`` updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss, seconds)`` is called
-    every ``log_every`` updates. Held-out scores are not computed here (:func:`evaluate`).
+    updates, ``stop_at`` updates or ``max_minutes``, whichever comes first. ``on_log(step, mean loss,
+    seconds)`` is called every ``log_every`` updates. Held-out scores are not computed here (:func:`evaluate`).
 
     A run can go on in another sitting: with ``state``, the run's whole state (model, optimizer, moving
     average, update count, epoch and position in it, random states, losses, piece models) is written
