@@ -46,6 +46,7 @@ from torch import Tensor
 
 from . import baselines as bl
 from . import data, imagenet, methods, quadrature
+from .arguments import check_count
 from .integrated_gradients import integrated_gradients
 from .progress import progress
 
@@ -64,7 +65,8 @@ BASELINES: dict[str, Callable[[Tensor], Tensor]] = {
 }
 # Attribution methods in the common convention attribute(model, inputs, baselines, target=...).
 ATTRIBUTION_METHODS = ("ig", *methods.__all__)
-SAMPLING = ("smoothgrad", "expected_gradients")  # --steps is their n_samples, drawn with seed 0
+SAMPLING = ("smoothgrad", "expected_gradients")
+OUTPUTS = ("logit", "probability")  # images: F, the class's logit or its softmax probability  # --steps is their n_samples, drawn with seed 0
 QUESTION_SPLITS = {"heldout": "unseen", "unseen": "unseen", "seen": "seen", "training": "training"}
 
 
@@ -97,6 +99,21 @@ def assigned(n_chunks: int, rank: int, world_size: int) -> list[int]:
     return list(range(rank, n_chunks, world_size))
 
 
+def chosen(available: list[str], items: Sequence[str] | None) -> list[str]:
+    """``items`` (all of ``available`` if None), checked: each one of the source's, none twice."""
+    if items is None:
+        return available
+    if isinstance(items, str) or not all(isinstance(name, str) for name in items):
+        raise TypeError(f"items must be a list of item names (str), got {items!r:.80}")
+    known = set(available)
+    unknown = [name for name in items if name not in known]
+    if unknown:
+        raise ValueError(f"items must be items of the source, got {len(unknown)} that are not, e.g. {unknown[0]!r}")
+    if len(set(items)) != len(items):
+        raise ValueError(f"items must not repeat a name, got {len(items)} names of which {len(set(items))} differ")
+    return list(items)
+
+
 def default_checkpoint() -> Path:
     """The committed question classifier (fast mode), what notebook 09 loads."""
     return Path(__file__).parent / "text" / "checkpoints" / "questions_fast.pt"
@@ -119,14 +136,17 @@ class Results:
 
 
 class Images:
-    """The ImageNet classifier over a folder of images: ``compute(names)`` attributes each image alone."""
+    """The ImageNet classifier over a folder of images: ``compute(names)`` attributes each image alone.
+    F is the class's logit, or with ``config["output"] == "probability"`` its softmax probability."""
 
     group = None  # any image with any other
 
     def __init__(self, config: dict, device: torch.device, internal_batch_size: int | str | None = None):
         self.config, self.device, self.internal_batch_size = config, device, internal_batch_size
         self.root = Path(config["source"])
-        self.model = imagenet.load_classifier(device)
+        classifier = imagenet.load_classifier(device)
+        self.model = (classifier if config.get("output", "logit") == "logit"
+                      else lambda x: classifier(x).softmax(dim=-1))
 
     def items(self) -> list[str]:
         return list_images(self.root)
@@ -140,17 +160,17 @@ class Images:
                 raise ValueError(f"{self.root / name} is not a readable image: {error}") from error
             x_base = BASELINES[c["baseline"]](x)
             with torch.no_grad():
-                logits = self.model(torch.cat([x, x_base]))
-            target = int(logits[0].argmax()) if c["target"] == "top1" else int(c["target"])
+                scores = self.model(torch.cat([x, x_base]))
+            target = int(scores[0].argmax()) if c["target"] == "top1" else int(c["target"])
             a = attribute_image(self.model, x, x_base, target, c, self.internal_batch_size)
             out.attributions[name] = a[0].detach().cpu()
             out.targets[name] = target
-            out.change[name] = float(logits[0, target] - logits[1, target])
+            out.change[name] = float(scores[0, target] - scores[1, target])
             out.completeness[name] = float(a.double().sum()) - out.change[name]
         return out
 
 
-def attribute_image(model: torch.nn.Module, x: Tensor, x_base: Tensor, target: int, config: dict,
+def attribute_image(model: Callable[[Tensor], Tensor], x: Tensor, x_base: Tensor, target: int, config: dict,
                     internal_batch_size: int | str | None = None) -> Tensor:
     """``config["attribution_method"]``'s attribution of class ``target`` at image ``x`` [1, 3, H, W] against
     ``x_base`` (IG with the quadrature rule ``config["method"]``)."""
@@ -296,11 +316,13 @@ def _all_gather(obj) -> list:
 # ----------------------------------------------------------------------------------- a run
 def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
         internal_batch_size: int | str | None = None, checkpoint: str | Path | None = None,
-        limit: int | None = None) -> dict | None:
+        limit: int | None = None, items: Sequence[str] | None = None, quiet: bool = False) -> dict | None:
     """Attribute every pending item of ``config``'s source into ``out`` (this process's share under
-    torchrun), in chunks of ``chunk`` items; with ``limit``, only the source's first ``limit`` items.
+    torchrun), in chunks of ``chunk`` items; with ``items``, only those of the source's items, in that
+    order; with ``limit``, only the first ``limit`` of them.
     ``config`` holds what the results depend on (see :func:`parse_args`); the other arguments do not
-    change them. Rank 0 returns the index it wrote, the other ranks None."""
+    change them. Rank 0 returns the index it wrote (and prints its :func:`summary` unless ``quiet``), the
+    other ranks None."""
     out = Path(out)
     rank, world_size, dev = setup_distributed(device)
     try:
@@ -312,7 +334,7 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
             try:
                 out.mkdir(parents=True, exist_ok=True)
                 done, next_shard = done_items(out, config)
-                plan = {"items": source.items()[:limit], "done": done, "next": next_shard}
+                plan = {"items": chosen(source.items(), items)[:limit], "done": done, "next": next_shard}
             except (ValueError, OSError) as error:
                 plan = str(error)
         else:
@@ -343,7 +365,8 @@ def run(config: dict, out: str | Path, chunk: int, device: str | None = None,
         if rank == 0:
             index = write_index(out, config, plan["items"], {"world_size": world_size, "ranks": stats,
                                                               "items_done_before": len(plan["items"]) - sum(map(len, work))})
-            print(summary(index), flush=True)
+            if not quiet:
+                print(summary(index), flush=True)
         if _distributed():
             dist.barrier()  # nobody leaves before the index is written
         return index
@@ -474,6 +497,29 @@ def load(folder: str | Path, partial: bool = False) -> Attributions:
                         merged.tokens)
 
 
+# ----------------------------------------------------------------------------- configuration
+def image_config(folder: str | Path, attribution_method: str = "ig", baseline: str = "black", target: str = "top1",
+                 steps: int = 32, method: str = "gausslegendre", output: str = "logit") -> dict:
+    """The configuration of an image run (what its results depend on), as the command line builds it:
+    ``run(image_config(folder, steps=300, output="probability"), out, chunk=1)`` is
+    ``python -m iglib.at_scale --images FOLDER --out OUT --steps 300 --output probability --chunk 1``."""
+    for name, value, allowed in (("attribution_method", attribution_method, ATTRIBUTION_METHODS),
+                                 ("baseline", baseline, tuple(BASELINES)), ("method", method, quadrature.METHODS),
+                                 ("output", output, OUTPUTS)):
+        if value not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    if target != "top1" and not (isinstance(target, str) and target.isdigit() and int(target) < 1000):
+        raise ValueError(f"target must be 'top1' or a class index '0'..'999' (a str), got {target!r}")
+    check_count(steps, "steps")
+    list_images(folder)  # a ValueError unless the folder holds images
+    config = {"kind": "images", "source": str(Path(folder).resolve()), "model": imagenet.WEIGHTS_FILE,
+              "attribution_method": attribution_method, "baseline": baseline, "target": target,
+              "steps": steps, "method": method if attribution_method == "ig" else None, "output": output}
+    if attribution_method not in ("ig", *SAMPLING):
+        config["steps"] = None
+    return config
+
+
 # ----------------------------------------------------------------------------- command line
 def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namespace]:
     """The run's configuration (what the results depend on) and the remaining arguments."""
@@ -496,6 +542,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
     parser.add_argument("--target", default=None,
                         help="images: top1 (default) or a class index 0..999; "
                              "questions: predicted (default; top1 says the same), a label (NUMERIC, ...) or its index 0..3")
+    parser.add_argument("--output", default="logit", choices=OUTPUTS,
+                        help="images: F is the class's logit (default) or its softmax probability (the paper's)")
     parser.add_argument("--checkpoint", default=None, metavar="FILE",
                         help="questions: the classifier checkpoint (default: the committed questions_fast.pt)")
     parser.add_argument("--chunk", type=int, default=None,
@@ -548,15 +596,15 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
             list_images(args.images)
         except ValueError as error:
             parser.error(str(error))
-        config = {"kind": "images", "source": str(Path(args.images).resolve()), "model": imagenet.WEIGHTS_FILE,
-                  "attribution_method": args.attribution_method, "baseline": args.baseline or "black", "target": target,
-                  "steps": args.steps or 32, "method": args.method if args.attribution_method == "ig" else None}
-        if args.attribution_method not in ("ig", *SAMPLING):
-            config["steps"] = None
+        config = image_config(args.images, attribution_method=args.attribution_method,
+                              baseline=args.baseline or "black", target=target, steps=args.steps or 32,
+                              method=args.method, output=args.output)
         chunk = args.chunk or 4
     else:
         from .text import questions as qs
 
+        if args.output != "logit":
+            parser.error(f"--output is for --images; questions attribute the classifier's logit, got {args.output!r}")
         if args.attribution_method != "ig":
             parser.error(f"--attribution-method must be ig for --questions (embedding IG), got {args.attribution_method!r}")
         if args.baseline not in (None, "zero-embedding"):

@@ -110,6 +110,53 @@ def test_other_methods_and_a_fixed_class(images, tmp_path):
     assert result.config["steps"] is None and result.config["method"] is None
 
 
+def test_probability_output_and_chosen_items_as_notebook_08_calls_it(images, tmp_path):
+    """run(image_config(..., output="probability"), items=...) as notebook 08 calls it: IG of the softmax
+    probability, the chosen images in the chosen order, the same config as the command line's."""
+    names = at_scale.list_images(images)
+    chosen = [names[2], names[0]]
+    config = at_scale.image_config(images, steps=STEPS, output="probability")
+    assert config == at_scale.parse_args(["--images", str(images), "--out", "x", "--steps", str(STEPS),
+                                          "--output", "probability"])[0]
+    index = at_scale.run(config, tmp_path, chunk=1, device="cpu", items=chosen, quiet=True)
+    result = at_scale.load(tmp_path)
+    assert result.names == index["items"] == chosen
+    model = imagenet.load_classifier()
+    probabilities = lambda v: model(v).softmax(dim=-1)
+    for name in chosen:
+        x = imagenet.preprocess(images / name)
+        target = int(model(x).argmax())
+        a, delta = iglib.integrated_gradients(probabilities, x, imagenet.black(x), target=target, n_steps=STEPS,
+                                              return_convergence_delta=True)
+        assert result.targets[name] == target and torch.equal(result.attributions[name], a[0])
+        with torch.no_grad():
+            change = probabilities(x)[0, target] - probabilities(imagenet.black(x))[0, target]
+        assert 0 < result.change[name] <= 1 and result.change[name] == pytest.approx(change.item(), abs=1e-6)
+        assert result.completeness[name] == pytest.approx(delta.item(), abs=1e-5)
+
+
+def test_image_config_and_items_errors(images, tmp_path):
+    for kwargs, error, message in [
+        ({"output": "logits"}, ValueError, "output must be one of logit, probability, got 'logits'"),
+        ({"baseline": "white"}, ValueError, "baseline must be one of"),
+        ({"target": 3}, ValueError, "target must be 'top1' or a class index"),
+        ({"steps": 0}, ValueError, "steps must be >= 1, got 0"),
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
+    ]:
+        with pytest.raises(error, match=message):
+            at_scale.image_config(images, **kwargs)
+    with pytest.raises(ValueError, match="holds no image"):
+        at_scale.image_config(tmp_path)
+    config = at_scale.image_config(images, steps=STEPS)
+    with pytest.raises(ValueError, match="items must be items of the source, got 1 that are not, e.g. 'cat.jpg'"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=["cat.jpg"])
+    name = at_scale.list_images(images)[0]
+    with pytest.raises(ValueError, match="must not repeat a name, got 2 names of which 1 differ"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=[name, name])
+    with pytest.raises(TypeError, match="items must be a list of item names"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=name)
+
+
 def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, monkeypatch, capsys):
     argv = ["--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--limit", "3"]
     at_scale.main(argv + ["--out", str(tmp_path / "whole")])
@@ -251,6 +298,7 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     (["--questions", "heldout", "--out", "x", "--chunk", "-1"], "--chunk"),
     (["--questions", "heldout", "--out", "x", "--internal-batch-size", "lots"], "--internal-batch-size"),
     (["--questions", "heldout", "--out", "x", "--device", "tpu"], "--device"),
+    (["--questions", "heldout", "--out", "x", "--output", "probability"], "--output is for --images"),
 ])
 def test_bad_arguments_name_the_flag(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -268,6 +316,7 @@ def test_bad_image_arguments_name_the_flag(images, tmp_path, capsys):
         (["--images", str(images), "--target", "dog"], "got 'dog'"),
         (["--images", str(images), "--checkpoint", "c.pt"], "--checkpoint is for --questions"),
         (["--images", str(images), "--baseline", "zero-embedding"], "--baseline zero-embedding is for --questions"),
+        (["--images", str(images), "--output", "odds"], "--output"),
     ]:
         with pytest.raises(SystemExit):
             at_scale.parse_args(argv + ["--out", str(tmp_path / "out")])
