@@ -55,12 +55,13 @@ figures: setup
 	$(BIN)/python -m iglib.runner
 
 # Full mode (the paper-scale parameters) for the notebooks where it differs from fast mode, executed into
-# runs/full/ (kept, and not compared by nbval) with their figures in runs/full/figures/; 08's gallery of the
-# 62 paper images is then copied to figures/imagenet/. A notebook whose executed copy is newer than its source
-# is skipped, so an interrupted `make full` goes on where it stopped. Without a GPU: IGLIB_FULL_ON_CPU=1 (hours).
-FULL ?= 08_imagenet 09_question_classification 14_interactions 13_other_paths 12_imagenet_faithfulness 10_translation
+# runs/full/ (kept, and not compared by nbval; runs/full/record.json: time, memory, machine) with their figures in
+# runs/full/figures/; 08's gallery of the 62 paper images is then copied to figures/imagenet/. A notebook whose
+# kept run has the same sources is skipped, and 08 resumes its IG from runs/full/shards/, so an interrupted
+# `make full` goes on where it stopped. Without a GPU: IGLIB_FULL_ON_CPU=1 (hours; README: Full mode).
+FULL ?= 08_imagenet 09_question_classification 14_interactions 10_translation 13_other_paths 12_imagenet_faithfulness
 full: setup
-	@for name in $(FULL); do 	    if [ runs/full/$$name.ipynb -nt notebooks/$$name.ipynb ]; then echo "$$name: done (runs/full/$$name.ipynb)"; continue; fi; 	    $(BIN)/python -m iglib.runner --mode full --out runs/full notebooks/$$name.ipynb || exit 1; 	done
+	$(BIN)/python -m iglib.runner --mode full --out runs/full --resume $(foreach name,$(FULL),notebooks/$(name).ipynb)
 	@if [ -d runs/full/figures/imagenet ]; then cp runs/full/figures/imagenet/*.png figures/imagenet/; fi
 
 # iglib against Captum on EfficientNet-Lite0: speed, accuracy per evaluation, memory (prints tables, writes JSON).

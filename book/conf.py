@@ -22,8 +22,8 @@ author = "the iglib authors"
 root_doc = "README"
 
 extensions = ["myst_nb"]
-# Only the README and the numbered notebooks are pages; everything else in the repository is not.
-include_patterns = ["README.md", "notebooks/[0-9][0-9]*.ipynb"]
+# Only the README, the numbered notebooks and their kept full-mode runs (runs/full/, `make full`) are pages.
+include_patterns = ["README.md", "notebooks/[0-9][0-9]*.ipynb", "runs/full/[0-9][0-9]*.ipynb"]
 exclude_patterns = ["build", ".venv", "**/.ipynb_checkpoints"]
 
 # The book shows the committed outputs: nothing is re-executed (that is nbval's and `make figures`' job).
@@ -49,15 +49,19 @@ html_show_sourcelink = False
 html_copy_source = False
 
 
-# The table of contents: the lecture path (00_index) first, then the notebooks in order.
-TOC = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*.ipynb"))
+# The table of contents: the lecture path (00_index) first, then the notebooks in order; then the
+# full-mode runs that were kept.
+TOC = {"Notebooks": sorted(f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("[0-9][0-9]*.ipynb")),
+       "Full mode, as run": sorted(f"runs/full/{p.stem}" for p in (ROOT / "runs" / "full").glob("[0-9][0-9]*.ipynb"))}
 
 
 def add_toc(app, docname: str, source: list[str]) -> None:
-    """Append the (hidden) table of contents to the front page, so the README itself stays as it is."""
+    """Append the (hidden) tables of contents to the front page, so the README itself stays as it is."""
     if docname == root_doc:
-        entries = "\n".join(f"notebooks/{stem}" for stem in TOC)
-        source[0] += f"\n\n```{{toctree}}\n:hidden:\n:caption: Notebooks\n:maxdepth: 1\n\n{entries}\n```\n"
+        for caption, pages in TOC.items():
+            if pages:
+                entries = "\n".join(pages)
+                source[0] += f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n:maxdepth: 1\n\n{entries}\n```\n"
 
 
 def write_index(app, exception) -> None:

@@ -1,6 +1,8 @@
 """iglib.runner (`make figures`): runs notebooks headless in place, writes figures, prints a table."""
 from __future__ import annotations
 
+import json
+
 import nbformat
 import pytest
 
@@ -44,15 +46,23 @@ def test_with_out_the_executed_copy_and_its_figures_go_there(tmp_path, monkeypat
     path.parent.mkdir()
     nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                            "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfrom iglib import settings, viz\n"
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 · Tiny\n\nWhat it is."),
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nfrom iglib import settings, viz\n"
                                           "fig, ax = plt.subplots()\nprint(settings.mode(), viz.savefig(fig, 'tiny'))")]
     nbformat.write(nb, path)
 
     assert runner.main(["--mode", "full", "--out", str(tmp_path / "full"), str(path)]) == 0
 
-    assert nbformat.read(path, as_version=4).cells[0].outputs == []            # the original is untouched
+    original = nbformat.read(path, as_version=4)
+    assert original.cells[1].outputs == [] and original.cells[0].source == "# 01 · Tiny\n\nWhat it is."  # untouched
     done = nbformat.read(tmp_path / "full" / "01_tiny.ipynb", as_version=4)
-    assert done.cells[0].outputs[0].text.startswith("full ")
+    assert done.cells[1].outputs[0].text.startswith("full ")
+    title, blank, line, *rest = done.cells[0].source.splitlines()
+    assert title == "# 01 · Tiny (full mode)" and blank == "" and rest == ["", "What it is."]
+    assert line.startswith("> **Full mode**, run by") and "CPU cores" in line and "peak memory" in line
+    record = json.loads((tmp_path / "full" / "record.json").read_text())
+    assert list(record) == ["01_tiny.ipynb"] and record["01_tiny.ipynb"]["mode"] == "full"
+    assert record["01_tiny.ipynb"]["seconds"] > 0 and 0 < record["01_tiny.ipynb"]["peak_memory_gib"] < 8
     assert (tmp_path / "full" / "figures" / "tiny.png").stat().st_size > 0
     assert "into " + str(tmp_path / "full") in capsys.readouterr().out
 
@@ -78,3 +88,36 @@ def test_a_cell_may_run_half_an_hour_in_fast_mode_and_without_limit_in_full_mode
     assert seen["timeout"] == expected == runner.CELL_TIMEOUT[mode]
     runner.run(path, mode, timeout=5, out=tmp_path / "out")
     assert seen["timeout"] == 5
+
+
+def test_resume_skips_a_kept_run_until_its_sources_change(tmp_path, monkeypatch, capsys):
+    """``make full`` resumes: a notebook whose kept run (record.json) has the same sources is not run again."""
+    for name in ("IGLIB_FIGURES_DIR", "IGLIB_PROGRESS", "IGLIB_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "02_count.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell("print(1 + 1)")]
+    nbformat.write(nb, path)
+    argv = ["--mode", "fast", "--out", str(tmp_path / "kept"), "--resume", str(path)]
+
+    assert runner.main(argv) == 0
+    first = json.loads((tmp_path / "kept" / "record.json").read_text())["02_count.ipynb"]
+    assert runner.is_kept(path, tmp_path / "kept", "fast") and not runner.is_kept(path, tmp_path / "kept", "full")
+    capsys.readouterr()
+    assert runner.main(argv) == 0
+    assert "02_count.ipynb: kept in" in capsys.readouterr().out
+    assert json.loads((tmp_path / "kept" / "record.json").read_text())["02_count.ipynb"] == first   # not rerun
+
+    nb.cells[0].source = "print(2 + 2)"
+    nbformat.write(nb, path)
+    assert not runner.is_kept(path, tmp_path / "kept", "fast")
+    assert runner.main(argv) == 0
+    assert nbformat.read(tmp_path / "kept" / "02_count.ipynb", as_version=4).cells[-1].outputs[0].text == "4\n"
+    assert runner.duration(41.2) == "41 s" and runner.duration(1380) == "23 min" and runner.duration(5880) == "1 h 38 min"
+
+
+def test_resume_needs_out(capsys):
+    with pytest.raises(SystemExit):
+        runner.main(["--resume", "x.ipynb"])
+    assert "--resume goes with --out" in capsys.readouterr().err

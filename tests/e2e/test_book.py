@@ -24,6 +24,7 @@ import pytest
 from .conftest import NOTEBOOKS, ROOT, require
 
 PAGES = sorted(path.stem for path in NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))
+FULL_PAGES = sorted(path.stem for path in (ROOT / "runs" / "full").glob("[0-9][0-9]*.ipynb"))  # make full's kept runs
 THEORY = [stem for stem in PAGES if "01" <= stem[:2] <= "07"]  # 01-07: the paper's theory, formulas on every page
 # The key figures the README shows (figures/NAME.png), each of which the front page must draw.
 KEY_FIGURES = re.findall(r"\]\(figures/([^)]+\.png)\)", (ROOT / "README.md").read_text())
@@ -97,6 +98,7 @@ def test_front_page_is_the_readme_with_key_figures_and_every_notebook(browser, b
         assert not broken_images(page), f"images that did not load: {broken_images(page)}"
         links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
         unlinked = [stem for stem in PAGES if f"notebooks/{stem}.html" not in links]
+        unlinked += [stem for stem in FULL_PAGES if f"runs/full/{stem}.html" not in links]
         assert not unlinked, f"notebooks missing from the book's table of contents: {unlinked}"
         page.screenshot(path=str(screenshots / "book_index.png"))
         recorder.check("the front page")
@@ -122,6 +124,22 @@ def test_notebook_page_renders_offline(browser, book, screenshots, stem):
         assert not errors, f"{stem}: MathJax could not typeset: {errors}"
         page.screenshot(path=str(screenshots / f"book_{stem}.png"))
         recorder.check(stem)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("stem", FULL_PAGES)
+def test_full_mode_page_renders_offline(browser, book, stem):
+    """A kept full-mode run (runs/full/): its own page, titled as such, with its figures and no traceback."""
+    page, recorder = open_page(browser, (book / "runs" / "full" / f"{stem}.html").as_uri())
+    try:
+        title = page.inner_text("h1")
+        assert title.startswith(stem[:2]) and "(full mode)" in title, f"{stem}: the page's title is {title!r}"
+        assert "Full mode" in page.inner_text("blockquote"), f"{stem}: no line saying when and where it ran"
+        assert not page.locator("div.output.traceback").count(), f"{stem}: a traceback shows"
+        assert page.locator("div.cell_output img").count() > 0, f"{stem}: no figure on the page"
+        assert not broken_images(page), f"{stem}: images that did not load: {broken_images(page)}"
+        recorder.check(f"runs/full/{stem}")
     finally:
         page.close()
 
