@@ -69,6 +69,12 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     done, peak = 0, None
     bar = tqdm(total=n_code, desc=f"  {path.name}", unit="cell", file=sys.stdout, disable=None)  # a terminal's bar
 
+    started = 0  # code cells started: the one running when a run stops
+
+    def start(cell, cell_index, **_):  # nbclient's on_cell_start hook
+        nonlocal started
+        started += cell.cell_type == "code"
+
     def progress(cell, cell_index, execute_reply=None, **_):  # nbclient's on_cell_executed hook
         nonlocal done, peak
         if cell.cell_type == "code":
@@ -84,14 +90,18 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     client = NotebookClient(
         nb, timeout=timeout if timeout is not None else CELL_TIMEOUT[mode], kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
+        on_cell_start=start, on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
     )
-    start = time.perf_counter()
+    began = time.perf_counter()
     try:
         client.execute()
+    except Exception as error:  # a cell failed or the kernel died: a kept run records the sitting, then stops
+        if out is not None:
+            stopped(out, path.name, time.perf_counter() - began, f"cell {started} of {n_code}: {type(error).__name__}")
+        raise
     finally:
         bar.close()
-    seconds = time.perf_counter() - start
+    seconds = time.perf_counter() - began
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         keep(nb, out, path.name, mode, seconds, peak)
@@ -108,10 +118,9 @@ def source_digest(nb: nbformat.NotebookNode) -> str:
 def is_kept(path: Path, out: Path, mode: str) -> bool:
     """Whether ``out`` already keeps a ``mode`` run of ``path`` as it is now (its record entry: the same
     sources)."""
-    record_path = out / RECORD
-    if not record_path.exists() or not (out / path.name).exists():
+    if not (out / path.name).exists():
         return False
-    entry = json.loads(record_path.read_text()).get(path.name, {})
+    entry = _read_record(out).get(path.name, {})
     return entry.get("mode") == mode and entry.get("sources") == source_digest(nbformat.read(path, as_version=4))
 
 
@@ -131,27 +140,56 @@ def duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _read_record(out: Path) -> dict:
+    return json.loads((out / RECORD).read_text()) if (out / RECORD).exists() else {}
+
+
+def _write_record(out: Path, record: dict) -> None:
+    (out / RECORD).write_text(json.dumps(dict(sorted(record.items())), indent=1) + "\n")
+
+
+def stopped(out: Path, name: str, seconds: float, why: str) -> None:
+    """Record in ``out/record.json`` a sitting of notebook ``name`` that stopped before its end. What it
+    computed through :mod:`iglib.at_scale` is kept, so the next sitting goes on from there; the kept run's
+    time is the sum of its sittings."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = _read_record(out)
+    entry = record.setdefault(name, {})
+    entry["stopped"] = entry.get("stopped", []) + [{"seconds": round(seconds, 1), "finished": _now(), "why": why}]
+    _write_record(out, record)
+
+
+def total_seconds(entry: dict) -> float:
+    """A kept run's time: its last sitting's and those of the sittings that stopped before it."""
+    return entry["seconds"] + sum(s["seconds"] for s in entry.get("stopped", []))
+
+
 def keep(nb: nbformat.NotebookNode, out: Path, name: str, mode: str, seconds: float, peak: int | None) -> dict:
     """Mark an executed copy kept in ``out``: the mode in its title and, under it, when and where it ran,
-    how long it took and its peak memory; the same goes into ``out/record.json`` (one entry per notebook)."""
+    how long it took (over all its sittings) and its peak memory; the same goes into ``out/record.json``
+    (one entry per notebook)."""
+    earlier = _read_record(out).get(name, {}).get("stopped", [])
     entry = {"mode": mode, "sources": source_digest(nb), "seconds": round(seconds, 1),
-             "peak_memory_gib": round(peak / 2**30, 2) if peak else None,
-             "finished": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             "machine": machine()}
+             "peak_memory_gib": round(peak / 2**30, 2) if peak else None, "finished": _now(), "machine": machine(),
+             "stopped": earlier}
     memory = f", peak memory {entry['peak_memory_gib']:.1f} GiB" if peak else ""
+    sittings = f" in {len(earlier) + 1} sittings" if earlier else ""
     line = (f"> **{mode.capitalize()} mode**, run by `python -m iglib.runner --mode {mode} --out` "
-            f"({entry['finished']}, {entry['machine']}): {duration(seconds)}{memory}. The notebook in "
-            f"`notebooks/` holds the fast-mode run the tests compare; this copy is a record, not compared.")
+            f"({entry['finished']}, {entry['machine']}): {duration(total_seconds(entry))}{sittings}{memory}. The "
+            f"notebook in `notebooks/` holds the fast-mode run the tests compare; this copy is a record, not compared.")
     first = nb.cells[0] if nb.cells else None
     if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
         title, _, rest = first.source.partition("\n")
         first.source = f"{title} ({mode} mode)\n\n{line}\n{rest}"
     else:
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(line))
-    record_path = out / RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = _read_record(out)
     record[name] = entry
-    record_path.write_text(json.dumps(dict(sorted(record.items())), indent=1) + "\n")
+    _write_record(out, record)
     return entry
 
 

@@ -121,3 +121,31 @@ def test_resume_needs_out(capsys):
     with pytest.raises(SystemExit):
         runner.main(["--resume", "x.ipynb"])
     assert "--resume goes with --out" in capsys.readouterr().err
+
+
+def test_a_stopped_sitting_is_recorded_and_counted_in_the_kept_run(tmp_path, monkeypatch):
+    """A full run that stops (a failed assert, a killed kernel) goes on in a second sitting; the kept run's
+    time is both sittings'."""
+    for name in ("IGLIB_FIGURES_DIR", "IGLIB_PROGRESS", "IGLIB_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "03_stop.ipynb"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# 03 · Stop"), nbformat.v4.new_code_cell("x = 1"),
+                nbformat.v4.new_code_cell("assert x == 2")]
+    nbformat.write(nb, path)
+    out = tmp_path / "kept"
+    with pytest.raises(Exception, match="AssertionError"):
+        runner.run(path, "fast", out=out)
+    entry = json.loads((out / "record.json").read_text())["03_stop.ipynb"]
+    assert [s["why"] for s in entry["stopped"]] == ["cell 2 of 2: CellExecutionError"] and "sources" not in entry
+    assert not runner.is_kept(path, out, "fast")
+
+    nb.cells[1].source = "x = 2"
+    nbformat.write(nb, path)
+    seconds, _ = runner.run(path, "fast", out=out)
+    entry = json.loads((out / "record.json").read_text())["03_stop.ipynb"]
+    assert len(entry["stopped"]) == 1 and entry["seconds"] == round(seconds, 1)
+    assert runner.total_seconds(entry) == entry["seconds"] + entry["stopped"][0]["seconds"]
+    assert " in 2 sittings" in nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source
+    assert runner.is_kept(path, out, "fast")
