@@ -31,6 +31,7 @@ from .alignment import corpus_score, load_references
 REFERENCES = Path(__file__).resolve().parents[2] / "tests"  # the hand-aligned pairs, in the repository
 ALIGNED_SETS = {"short": "alignments_de_en.json", "long": "alignments_de_en_long.json"}
 LOOP_SENTENCES = 200  # held-out Tatoeba sentences, punctuation stripped, checked for loops
+STEPS = 50  # IG's Gauss-Legendre nodes for every attribution the record holds
 IG_BASELINES = {"ig": "zero", "ig_unk": "<unk>"}  # reading -> the baseline of its IG matrix
 
 
@@ -39,7 +40,7 @@ def unpunctuated_heldout(split_: translation.Split, n: int = LOOP_SENTENCES) -> 
     return [translation.strip_punctuation(s) for s in split_.heldout_sources[:n]]
 
 
-def measure(trained: translation.Trained, split_: translation.Split, n_steps: int = 50) -> dict:
+def measure(trained: translation.Trained, split_: translation.Split, n_steps: int = STEPS) -> dict:
     """Held-out Tatoeba BLEU/chrF, the loop count, figure 5's links per IG baseline, and AER of IG (per
     baseline), attention and the diagonal per aligned set."""
     record = dict(translation.evaluate(trained, split_, test_sets=())["tatoeba"])
