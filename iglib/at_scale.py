@@ -65,8 +65,8 @@ BASELINES: dict[str, Callable[[Tensor], Tensor]] = {
 }
 # Attribution methods in the common convention attribute(model, inputs, baselines, target=...).
 ATTRIBUTION_METHODS = ("ig", *methods.__all__)
-SAMPLING = ("smoothgrad", "expected_gradients")
-OUTPUTS = ("logit", "probability")  # images: F, the class's logit or its softmax probability  # --steps is their n_samples, drawn with seed 0
+SAMPLING = ("smoothgrad", "expected_gradients")  # --steps is their n_samples, drawn with seed 0
+OUTPUTS = ("logit", "probability")  # images: F, the class's logit or its softmax probability
 QUESTION_SPLITS = {"heldout": "unseen", "unseen": "unseen", "seen": "seen", "training": "training"}
 
 
@@ -592,13 +592,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
         target = args.target or "top1"
         if target != "top1" and not (target.isdigit() and int(target) < 1000):
             parser.error(f"--target must be top1 or a class index 0..999 for images, got {target!r}")
-        try:
-            list_images(args.images)
+        try:  # image_config checks the folder (and what the flags above have checked already)
+            config = image_config(args.images, attribution_method=args.attribution_method,
+                                  baseline=args.baseline or "black", target=target, steps=args.steps or 32,
+                                  method=args.method, output=args.output)
         except ValueError as error:
             parser.error(str(error))
-        config = image_config(args.images, attribution_method=args.attribution_method,
-                              baseline=args.baseline or "black", target=target, steps=args.steps or 32,
-                              method=args.method, output=args.output)
         chunk = args.chunk or 4
     else:
         from .text import questions as qs

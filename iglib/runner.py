@@ -7,9 +7,10 @@ its outputs are written back into the file, and its figures into ``figures/`` (o
 ``IGLIB_FIGURES_DIR``). With ``--out DIR`` the notebook in ``notebooks/`` is left as it is:
 the executed copy goes to ``DIR``, its figures to ``DIR/figures`` (how full-mode runs are kept,
 ``make full``): its title names the mode, a line under it says when, on what machine, how long and how
-much memory, and ``DIR/record.json`` keeps the same per notebook (notebook 00 prints it). Progress is printed per notebook and per cell; at the end, a table of run times,
-the kernel's peak memory (Linux) and the figures each notebook wrote. Progress bars inside the notebooks are off
-(``IGLIB_PROGRESS=0``), so the committed outputs hold none.
+much memory, and ``DIR/record.json`` keeps the same per notebook (notebook 00 prints it); ``--resume``
+skips a notebook kept there with the same cells. Progress is shown per notebook and per cell; at the end,
+a table of run times, the kernel's peak memory (Linux) and the figures each notebook wrote. Progress bars
+inside the notebooks are off (``IGLIB_PROGRESS=0``), so the committed outputs hold none.
 """
 from __future__ import annotations
 
@@ -31,8 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 # Seconds one cell may run: a fast cell that takes half an hour has hung; a full-mode cell on a CPU can take
 # an hour (08's 62 images at three step counts: about 57 s per image on 2 cores), so full mode has no limit.
 CELL_TIMEOUT = {"fast": 1800, "full": None}
-
-
 RECORD = "record.json"  # in an --out folder: per kept notebook, its mode, time, memory, date and machine
 
 
@@ -68,7 +67,6 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
     done, peak = 0, None
     bar = tqdm(total=n_code, desc=f"  {path.name}", unit="cell", file=sys.stdout, disable=None)  # a terminal's bar
-
     started = 0  # code cells started: the one running when a run stops
 
     def start(cell, cell_index, **_):  # nbclient's on_cell_start hook
@@ -90,7 +88,8 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     client = NotebookClient(
         nb, timeout=timeout if timeout is not None else CELL_TIMEOUT[mode], kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
-        on_cell_start=start, on_cell_executed=progress, record_timing=False,  # no per-cell timestamps in the committed notebooks
+        on_cell_start=start, on_cell_executed=progress,
+        record_timing=False,  # no per-cell timestamps in the committed notebooks
     )
     began = time.perf_counter()
     try:
