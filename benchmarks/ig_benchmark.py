@@ -37,8 +37,9 @@ from pathlib import Path
 import torch
 
 import iglib
-from iglib import data, imagenet, settings
+from iglib import data, settings
 from iglib.adaptive import adaptive_simpson
+from iglib.experiments import imagenet
 from iglib.quadrature import METHODS, alphas_and_weights
 
 ROOT = Path(__file__).resolve().parent

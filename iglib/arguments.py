@@ -121,7 +121,7 @@ def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
     if not inputs.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (gradients need one), got "
-            f"{inputs.dtype}; for token ids use iglib.text.embedding_integrated_gradients"
+            f"{inputs.dtype}; for token ids use iglib.experiments.text.embedding_integrated_gradients"
         )
     if inputs.dim() < 1 or inputs.shape[0] == 0:
         raise ValueError(

@@ -1,4 +1,4 @@
-"""iglib.at_scale: every item exactly once over the ranks, results equal to direct calls, resume after an
+"""iglib.apps.at_scale: every item exactly once over the ranks, results equal to direct calls, resume after an
 interruption, torchrun with 2 processes equal to 1 process item by item, clear errors."""
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import iglib
-from iglib import at_scale, imagenet
+from iglib.apps import at_scale
+from iglib.experiments import imagenet
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 4  # few steps: these tests check the bookkeeping, not IG's accuracy
@@ -216,7 +217,7 @@ def _free_port() -> int:
 def test_torchrun_two_processes_equal_one_process(images, tmp_path):
     """torchrun --nproc_per_node=2 on 127.0.0.1 (gloo): each rank its own shards, rank 0 the index; the
     merged result equals a one-process run item by item, bit for bit (both at 1 thread per process)."""
-    args = ["-m", "iglib.at_scale", "--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--threads", "1"]
+    args = ["-m", "iglib.apps.at_scale", "--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--threads", "1"]
     one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one")], env=_env(), cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-3000:]
@@ -238,10 +239,8 @@ def test_torchrun_two_processes_equal_one_process(images, tmp_path):
 
 # ------------------------------------------------------------------------------------ text
 def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
-    from iglib.text import classifier as clf
-    from iglib.text import questions as qs
-    from iglib.text import triggers as tg
-    from iglib.text.tokens import tokenize
+    from iglib.experiments.text import classifier as clf, questions as qs, triggers as tg
+    from iglib.experiments.text.tokens import tokenize
 
     at_scale.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
                    "--chunk", "8"])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from iglib import evaluation as ev
+from iglib.checks import evaluation as ev
 
 
 def linear(w):

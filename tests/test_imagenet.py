@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from iglib import data, imagenet
+from iglib import data
+from iglib.experiments import imagenet
 
 
 @pytest.fixture(scope="module")

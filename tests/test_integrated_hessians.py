@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from iglib import integrated_gradients
-from iglib.integrated_hessians import integrated_hessians, top_interactions
+from iglib.variants.integrated_hessians import integrated_hessians, top_interactions
 
 D = torch.float64
 

@@ -14,9 +14,9 @@ import pytest
 import torch
 from torch import nn
 
+from iglib.checks.evaluation import EvaluationCounter, rank_correlation, top_k, top_k_overlap
 from iglib.integrated_gradients import integrated_gradients
-from iglib.evaluation import EvaluationCounter, rank_correlation, top_k, top_k_overlap
-from iglib.lime import (
+from iglib.methods.lime import (
     effective_samples,
     exponential_kernel,
     lime_image,

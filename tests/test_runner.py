@@ -1,4 +1,4 @@
-"""iglib.runner (`make figures`): runs notebooks headless in place, writes figures, prints a table."""
+"""iglib.apps.runner (`make figures`): runs notebooks headless in place, writes figures, prints a table."""
 from __future__ import annotations
 
 import json
@@ -6,7 +6,7 @@ import json
 import nbformat
 import pytest
 
-from iglib import runner
+from iglib.apps import runner
 
 
 def test_runs_in_place_writes_figures_and_prints_the_table(tmp_path, monkeypatch, capsys):

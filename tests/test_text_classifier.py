@@ -4,11 +4,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from iglib.text import classifier as clf
-from iglib.text import embedding_integrated_gradients
-from iglib.text import questions as qs
-from iglib.text.checkpoint import save_checkpoint
-from iglib.text.tokens import Vocab
+from iglib.experiments.text import classifier as clf, embedding_integrated_gradients, questions as qs
+from iglib.experiments.text.checkpoint import save_checkpoint
+from iglib.experiments.text.tokens import Vocab
 
 TINY = clf.TrainConfig(embedding_dim=16, n_filters=16, epochs=1, batch_size=32, lr=5e-3, max_steps=40, seed=3)
 

@@ -4,11 +4,9 @@ import json
 from dataclasses import replace
 
 import pytest
-
-from iglib.text import history
-from iglib.text import translation as tr
-
 from test_text_translation import TINY, _toy_split
+
+from iglib.experiments.text import history, translation as tr
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 

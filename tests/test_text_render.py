@@ -7,11 +7,10 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-
 from matplotlib import colormaps
 
 from iglib import viz
-from iglib.text.render import (
+from iglib.experiments.text.render import (
     NEGATIVE,
     POSITIVE,
     colour_scale,

@@ -7,10 +7,9 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from iglib.text import bleu, embedding_integrated_gradients
-from iglib.text import translation as tr
-from iglib.text.subwords import Subwords
-from iglib.text.tokens import Vocab
+from iglib.experiments.text import bleu, embedding_integrated_gradients, translation as tr
+from iglib.experiments.text.subwords import Subwords
+from iglib.experiments.text.tokens import Vocab
 
 TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1, d_ff=64, dropout=0.0,
                       source_pieces=30, target_pieces=30, batch_pieces=60, epochs=100, lr=3e-3, warmup=30,
@@ -96,8 +95,8 @@ def test_attribution_matrix_is_complete_per_output_piece(trained):
 
 
 def test_each_output_word_draws_most_on_the_word_it_translates(trained):
-    from iglib.text import alignment
-    from iglib.text.subwords import word_index
+    from iglib.experiments.text import alignment
+    from iglib.experiments.text.subwords import word_index
 
     att = tr.attribution_matrix(trained, "one red two blue", n_steps=64)
     words = alignment.word_matrix(att.matrix, word_index(att.output, ["eins", "rot", "zwei", "blau"]),
@@ -223,7 +222,7 @@ def corpus_split():
 
 
 def test_the_split_holds_out_tatoeba_sentences_and_never_trains_on_the_demo_sentences(corpus_split):
-    from iglib.text import tokenize
+    from iglib.experiments.text import tokenize
 
     trained_en = {tuple(tokenize(en)) for en, _ in corpus_split.train}
     held = {tuple(tokenize(en)) for en in corpus_split.heldout_sources}
@@ -375,7 +374,7 @@ def test_cross_attention_rows_are_distributions_over_the_source_pieces(trained):
 
 
 def test_align_references_reads_ig_attention_and_the_diagonal(trained):
-    from iglib.text.alignment import Reference, corpus_score
+    from iglib.experiments.text.alignment import Reference, corpus_score
 
     ref = Reference(("one", "red", "two"), ("eins", "rot", "zwei"), frozenset({(0, 0), (1, 1), (2, 2)}), frozenset(),
                     "one red two", "eins rot zwei")

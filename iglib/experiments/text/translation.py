@@ -1,9 +1,9 @@
 """The project's English-to-German translator and the source x output attribution matrix.
 
 Model: an encoder-decoder Transformer (Vaswani et al., 2017) from ``torch.nn`` layers on word
-pieces (:mod:`iglib.text.subwords`, learned by this script), with SEPARATE source and target
+pieces (:mod:`iglib.experiments.text.subwords`, learned by this script), with SEPARATE source and target
 embeddings, so that IG can attribute to the source embeddings alone
-(``iglib.text.embedding_integrated_gradients(..., model.source_embedding, ...)``). The target
+(``iglib.experiments.text.embedding_integrated_gradients(..., model.source_embedding, ...)``). The target
 embedding is shared with the output layer (Press and Wolf, 2017). English is lowercased (the
 paper's sentence is written in lower case), German keeps its case.
 
@@ -28,14 +28,14 @@ Command line (writes a checkpoint with config, piece models, losses, held-out BL
 sha256 of every data file read; ``--minutes`` stops on time, and the checkpoint's config then
 records the step count reached, which rebuilds it step for step):
 
-    python -m iglib.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
+    python -m iglib.experiments.text.translation --mode fast --out PATH [--threads 2] [--minutes 60]
         [--set FIELD=VALUE ...] [--state RUN.state [--state-every 500] [--sitting-minutes 100]]
         [--snapshots DIR [--snapshot-every 500]] [--stop-at N] [--extend-to N]
 
 ``fast`` is the model for a CPU (3.3 hours on two cores), ``full`` the larger one for a
 GPU, same code. The fast config keeps the weights at update 12,500 of a schedule planned to 23,000
 (``stop_at``); ``--stop-at 23000 --snapshots runs/snapshots`` runs it to its end, keeping the weights every
-500 updates, which ``python -m iglib.text.history`` scores (notebook 10 reads that record).
+500 updates, which ``python -m iglib.experiments.text.history`` scores (notebook 10 reads that record).
 ``--set`` changes a TrainConfig field (``--set strip_punctuation=0.3 --set schedule=linear``).
 A run longer than one sitting keeps its whole state in ``--state`` (model, optimizer, moving average,
 update, position in the epoch, random states): the same command continues it, and N + N updates in
@@ -59,8 +59,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import data, settings
-from ..progress import progress
+from ... import data, settings
+from ...progress import progress
 from .attribution import embedding_integrated_gradients
 from .checkpoint import load_checkpoint, record_sha256, save_checkpoint
 from .subwords import Subwords, normalize
@@ -266,7 +266,7 @@ def data_files(config: TrainConfig) -> list[str]:
 
 def split(config: TrainConfig) -> Split:
     """Hold out ``config.heldout`` Tatoeba English sentences (a seeded draw over its distinct English
-    sentences, as ``iglib.text.tokenize`` splits them) and those of :data:`ALIGNED`; every other pair
+    sentences, as ``iglib.experiments.text.tokenize`` splits them) and those of :data:`ALIGNED`; every other pair
     of the chosen corpora whose English does not mention :data:`NEVER_TRAINED` is trained on."""
     keys = config.corpora.split()
     unknown = [k for k in keys if k not in CORPORA]
@@ -775,8 +775,8 @@ def attribution_matrix(trained: Trained, source: str | Sequence[str], output: Se
 
 
 def word_matrix(att: AttributionMatrix, source_words: Sequence[str], output_words: Sequence[str]) -> Tensor:
-    """The matrix summed into words (``iglib.text.alignment.word_matrix``): ``source_words`` and
-    ``output_words`` tokenize the same texts as the pieces (``iglib.text.tokenize``)."""
+    """The matrix summed into words (``iglib.experiments.text.alignment.word_matrix``): ``source_words`` and
+    ``output_words`` tokenize the same texts as the pieces (``iglib.experiments.text.tokenize``)."""
     from .alignment import word_matrix as pool
     from .subwords import word_index
 
@@ -864,9 +864,8 @@ class Alignments:
 def align_references(trained: Trained, references: Sequence, n_steps: int = 50, tolerance: float = 0.05,
                      floor: float = 0.2, baseline: str = "zero") -> Alignments:
     """:func:`reference_matrix` (from ``baseline``) and :func:`cross_attention` of each hand-aligned pair
-    (``iglib.text.alignment.Reference``), read as argmax alignments; the diagonal needs no model."""
-    from .alignment import argmax_alignment, diagonal_alignment
-    from .alignment import word_matrix as pool
+    (``iglib.experiments.text.alignment.Reference``), read as argmax alignments; the diagonal needs no model."""
+    from .alignment import argmax_alignment, diagonal_alignment, word_matrix as pool
     from .subwords import word_index
 
     out = Alignments([], [], [], [], [])
@@ -910,7 +909,7 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from ..viz import DIVERGING
+    from ...viz import DIVERGING
 
     a = att.matrix.numpy()
     top = float(limit) if limit is not None else max(float(abs(a).max()), 1e-12)
@@ -939,19 +938,19 @@ def plot_matrix(att: AttributionMatrix, ax=None, title: str | None = None, limit
 
 # ------------------------------------------------------------------------------ checkpoints
 FAST_CHECKPOINT = Path(__file__).with_name("checkpoints") / "translation_fast.pt"
-REBUILD = ("python -m iglib.text.translation --mode fast --threads 2 --out iglib/text/checkpoints/translation_fast.pt"
+REBUILD = ("python -m iglib.experiments.text.translation --mode fast --threads 2 --out iglib/experiments/text/checkpoints/translation_fast.pt"
            " --state runs/translation.state --sitting-minutes 150")
 # the project's first fast model, kept for notebook 10's punctuation section: every source punctuated, news trained on
 PUNCTUATED_CHECKPOINT = FAST_CHECKPOINT.with_name("translation_punctuated.pt")
 REBUILDS = {FAST_CHECKPOINT.name: REBUILD, PUNCTUATED_CHECKPOINT.name: (
-    "python -m iglib.text.translation --mode fast --threads 1 --steps 2637 --set 'corpora=tatoeba europarl newstest' "
+    "python -m iglib.experiments.text.translation --mode fast --threads 1 --steps 2637 --set 'corpora=tatoeba europarl newstest' "
     "--set max_pieces=40 --set strip_punctuation=0 --set schedule=rsqrt --set ema=0 "
-    "--out iglib/text/checkpoints/translation_punctuated.pt")}
+    "--out iglib/experiments/text/checkpoints/translation_punctuated.pt")}
 
 
 def save(trained: Trained, path: str | Path, half: bool = True) -> Path:
     """Write the weights (float16 when ``half``), config, piece models, losses, scores and data sha256,
-    with the content's own sha256 (:func:`iglib.text.checkpoint.save_checkpoint`)."""
+    with the content's own sha256 (:func:`iglib.experiments.text.checkpoint.save_checkpoint`)."""
     state = {k: v.detach().cpu().clone() for k, v in trained.model.state_dict().items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -972,7 +971,7 @@ def load(path: str | Path = FAST_CHECKPOINT, device: torch.device | str | None =
     saved = load_checkpoint(path, rebuild=REBUILDS.get(Path(path).name, REBUILD))
     problems = checkpoint_problems(saved)
     if problems:
-        raise ValueError(f"{path} does not match this version of iglib.text.translation: " + "; ".join(problems))
+        raise ValueError(f"{path} does not match this version of iglib.experiments.text.translation: " + "; ".join(problems))
     config = TrainConfig(**saved["config"])
     source, target = stored_pieces(saved)
     model = Translator(len(source), len(target), config.d_model, config.n_heads, config.encoder_layers,
@@ -1029,7 +1028,7 @@ def parameter_count(model: nn.Module) -> int:
 
 # -------------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m iglib.text.translation", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m iglib.experiments.text.translation", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=settings.MODES, default=None, help="default: IGLIB_MODE, else by device")
     parser.add_argument("--out", required=True, help="checkpoint file to write")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")

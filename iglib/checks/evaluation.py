@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .arguments import Model, TargetLike, check_count, check_number
-from .forward import prepare
+from ..arguments import Model, TargetLike, check_count, check_number
+from ..forward import prepare
 
 
 @dataclass

@@ -29,8 +29,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_count, check_number
-from .forward import prepare
+from ..arguments import Model, TargetLike, check_count, check_number
+from ..forward import prepare
 
 CLOSE = 1e-9  # the L1 distance counts as reached within this (relative and absolute), in float64
 

@@ -32,9 +32,9 @@ from typing import Any, Callable, Sequence
 import torch
 from torch import Tensor, nn
 
-from . import toys
-from .arguments import TargetLike, check_count, check_model, check_number, quote
-from .forward import Score, prepare
+from .. import toys
+from ..arguments import TargetLike, check_count, check_model, check_number, quote
+from ..forward import Score, prepare
 
 AttributionMethod = Callable[..., Tensor]  # attribute(model, inputs, baselines=, target=) -> attributions like inputs
 

@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_baselines, check_count, check_device, check_number, check_seed
-from .forward import prepare
-from .memory import check_fits
+from ..arguments import Model, TargetLike, check_baselines, check_count, check_device, check_number, check_seed
+from ..forward import prepare
+from ..memory import check_fits
 
 TABULAR_WIDTH = 0.75  # sigma = 0.75 sqrt(n_features), the lime package's default for tables
 IMAGE_WIDTH = 0.25  # sigma on the cosine distance, the lime package's default for images

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import data
+from .. import data
 
 SIZE = 224
 MEAN, SCALE = 127.0, 128.0

@@ -45,10 +45,10 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .arguments import Model, TargetLike, check_count
-from .forward import Score, prepare
-from .memory import check_fits
-from .quadrature import nodes
+from ..arguments import Model, TargetLike, check_count
+from ..forward import Score, prepare
+from ..memory import check_fits
+from ..quadrature import nodes
 
 
 def integrated_hessians(

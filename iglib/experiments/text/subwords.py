@@ -5,7 +5,7 @@ A sentence becomes pieces such as ``▁good ▁morning ▁lad ies``: ``▁`` mar
 so the words can be read back (:func:`word_index`). Every character of the training text is in
 the vocabulary, so ordinary text has no <unk>.
 
-The ids 0..3 are <pad>, <unk>, <bos>, <eos>, the same as :class:`iglib.text.Vocab`, so the model
+The ids 0..3 are <pad>, <unk>, <bos>, <eos>, the same as :class:`iglib.experiments.text.Vocab`, so the model
 code does not care where its ids come from. The trained model is kept as bytes (its protobuf),
 inside the translation checkpoint.
 """
@@ -77,7 +77,7 @@ def word_index(pieces: Sequence[str], words: Sequence[str]) -> list[int]:
     """For each piece, the index of the word (of ``words``, a tokenization of the same text) holding
     its first character; spaces and ``▁`` are ignored and letters compared in lower case.
 
-    Joins a piece-level matrix to word-level reference alignments (``iglib.text.tokenize`` splits
+    Joins a piece-level matrix to word-level reference alignments (``iglib.experiments.text.tokenize`` splits
     punctuation from words, the pieces may split a word in several pieces or join two)."""
     owner = [k for k, w in enumerate(words) for _ in normalize(w, True).replace(" ", "")]
     chars = "".join(normalize(w, True).replace(" ", "") for w in words)

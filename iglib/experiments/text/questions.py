@@ -41,7 +41,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import data
+from ... import data
 
 LABELS = ("NUMERIC", "DATETIME", "YESNO", "STRING")
 RULES = ("yes-no", "year", "canon-type", "date-pattern", "number-pattern", "other")

@@ -1,6 +1,6 @@
 """Tag the notebooks' cells for lecture mode (reveal.js slides built by `make slides`).
 
-    python -m iglib.slides [notebooks/NN_slug.ipynb ... | folder]      (default: ./notebooks)
+    python -m iglib.apps.slides [notebooks/NN_slug.ipynb ... | folder]      (default: ./notebooks)
 
 Sets only ``cell.metadata["slideshow"]["slide_type"]``, by rule, so any ``notebooks/NN_*.ipynb``
 (new ones included) is tagged the same way:

@@ -3,18 +3,18 @@ does a WikiTableQuestions question ask for?
 
 Model (Kim, 2014): token ids -> embeddings e [N, T, D] -> one 1-D convolution per width w
 (1, 2, 3 words) with ReLU -> max over positions -> dropout -> linear layer -> 4 logits.
-IG attributes a logit to e (``iglib.text.embedding_integrated_gradients(model,
+IG attributes a logit to e (``iglib.experiments.text.embedding_integrated_gradients(model,
 model.embedding, ids, target=class)``); the <pad> row of the embedding is zero.
 
 Data: trained on ``training.tsv`` and the pristine-seen questions, held out on the
 pristine-unseen questions (WikiTableQuestions' own test set: tables never seen in training);
 training questions whose text also occurs in the held-out set are dropped. Labels come from
-the answers (``iglib.text.questions``).
+the answers (``iglib.experiments.text.questions``).
 
 Command line (writes a checkpoint with its config, vocabulary, held-out metrics and the sha256
 of the data files it read):
 
-    python -m iglib.text.classifier --mode fast --out PATH [--threads 1]
+    python -m iglib.experiments.text.classifier --mode fast --out PATH [--threads 1]
 
 ``fast`` trains on a 2-core CPU in well under two minutes; ``full`` is the larger model for a
 GPU, same code.
@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import data, settings
-from ..progress import progress
+from ... import data, settings
+from ...progress import progress
 from . import questions as qs
 from .checkpoint import load_checkpoint, record_sha256, save_checkpoint
 from .tokens import Vocab, tokenize
@@ -194,12 +194,12 @@ def data_files_sha256() -> dict[str, str]:
 
 
 # ------------------------------------------------------------------------------ checkpoints
-REBUILD = "python -m iglib.text.classifier --mode fast --threads 1 --out iglib/text/checkpoints/questions_fast.pt"
+REBUILD = "python -m iglib.experiments.text.classifier --mode fast --threads 1 --out iglib/experiments/text/checkpoints/questions_fast.pt"
 
 
 def save(trained: Trained, path: str | Path) -> Path:
     """Write the weights, config, vocabulary, held-out metrics and data sha256 to ``path``, with the
-    content's own sha256 (:func:`iglib.text.checkpoint.save_checkpoint`)."""
+    content's own sha256 (:func:`iglib.experiments.text.checkpoint.save_checkpoint`)."""
     return save_checkpoint({
         "config": asdict(trained.config),
         "vocab": trained.vocab.itos,
@@ -217,7 +217,7 @@ def load(path: str | Path, device: torch.device | str | None = None) -> Trained:
     saved = load_checkpoint(path, rebuild=REBUILD)
     problems = checkpoint_problems(saved)
     if problems:
-        raise ValueError(f"{path} does not match this version of iglib.text.classifier: " + "; ".join(problems))
+        raise ValueError(f"{path} does not match this version of iglib.experiments.text.classifier: " + "; ".join(problems))
     config = TrainConfig(**{**saved["config"], "widths": tuple(saved["config"]["widths"])})
     vocab = Vocab(saved["vocab"])
     model = QuestionCNN(len(vocab), config.embedding_dim, config.n_filters, config.widths, len(qs.LABELS), config.dropout)
@@ -242,7 +242,7 @@ def checkpoint_problems(saved: dict) -> list[str]:
 
 # -------------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m iglib.text.classifier", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m iglib.experiments.text.classifier", description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=settings.MODES, default=None, help="default: IGLIB_MODE, else by device")
     parser.add_argument("--out", required=True, help="checkpoint file to write")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (1 for a fair timing)")

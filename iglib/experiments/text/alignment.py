@@ -41,7 +41,7 @@ def argmax_alignment(matrix: Tensor) -> set[Link]:
 
 def word_matrix(matrix: Tensor, output_words: Sequence[int], source_words: Sequence[int]) -> Tensor:
     """W[b, a] = sum of A[j, i] over the output pieces j of word b and the source pieces i of word a;
-    ``output_words[j]`` / ``source_words[i]`` is the word of each piece (``iglib.text.subwords.word_index``)."""
+    ``output_words[j]`` / ``source_words[i]`` is the word of each piece (``iglib.experiments.text.subwords.word_index``)."""
     if not isinstance(matrix, Tensor) or matrix.dim() != 2:
         raise ValueError(f"matrix must be a 2-D tensor [output, source], got {getattr(matrix, 'shape', type(matrix))}")
     if (len(output_words), len(source_words)) != tuple(matrix.shape):
@@ -111,7 +111,7 @@ def corpus_score(predicted: Sequence[Iterable[Link]], references: Sequence[Refer
 
 @dataclass(frozen=True)
 class Reference:
-    """A hand-aligned sentence pair: tokens (as ``iglib.text.tokenize`` splits them), links (i, j), and
+    """A hand-aligned sentence pair: tokens (as ``iglib.experiments.text.tokenize`` splits them), links (i, j), and
     the pair as written (case and punctuation; empty when the file does not give it)."""
 
     source: tuple[str, ...]

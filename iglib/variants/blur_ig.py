@@ -26,8 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_inputs, check_number
-from .paths import path_integrated_gradients
+from ..arguments import Model, TargetLike, check_inputs, check_number
+from ..paths import path_integrated_gradients
 
 SMALLEST_SIGMA = 1e-3  # below this many pixels the Gaussian is the identity (its tails underflow to 0)
 WIDEST = 25  # max_sigma of at most this many times the image's larger side L: exp(-L^2 / (2 sigma^2)) > 0.999,

@@ -1,8 +1,8 @@
 """Attributions for a whole dataset on as many processes as there are: ``torchrun`` shards the items.
 
-    python -m iglib.at_scale --images FOLDER --out OUT [--attribution-method ig --steps 32 --baseline black --target top1]
-    python -m iglib.at_scale --questions heldout --out OUT [--steps 16 --target predicted]
-    torchrun --nproc_per_node=N -m iglib.at_scale ...   (the same flags; one process per CPU share or GPU)
+    python -m iglib.apps.at_scale --images FOLDER --out OUT [--attribution-method ig --steps 32 --baseline black --target top1]
+    python -m iglib.apps.at_scale --questions heldout --out OUT [--steps 16 --target predicted]
+    torchrun --nproc_per_node=N -m iglib.apps.at_scale ...   (the same flags; one process per CPU share or GPU)
 
 Per item (an image of the folder, or a held-out question) it stores the attribution A (an image:
 [3, 224, 224] in the classifier's input space; a question: one score per token, the sum of
@@ -19,7 +19,7 @@ them and broadcasts both), cut into chunks of ``--chunk`` items (questions of on
 together); the chunks with items left to do are numbered, and chunk k goes to rank k mod W.
 Every item is computed exactly once: no padding, no duplicates (``DistributedSampler`` instead
 repeats items to even out the ranks). An item is computed alone (an image) or in its chunk
-(questions, batched as :func:`iglib.text.triggers.token_scores` batches them), never with items
+(questions, batched as :func:`iglib.experiments.text.triggers.token_scores` batches them), never with items
 of another rank, so its result does not depend on W: at equal threads per process the merged
 result equals the one-process result bit for bit.
 
@@ -44,11 +44,11 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
-from . import baselines as bl
-from . import data, imagenet, methods, quadrature
-from .arguments import check_count
-from .integrated_gradients import integrated_gradients
-from .progress import progress
+from .. import baselines as bl, data, methods, quadrature
+from ..arguments import check_count
+from ..experiments import imagenet
+from ..integrated_gradients import integrated_gradients
+from ..progress import progress
 
 INDEX = "index.pt"
 SHARD = "shard-{:06d}.pt"
@@ -116,7 +116,8 @@ def chosen(available: list[str], items: Sequence[str] | None) -> list[str]:
 
 def default_checkpoint() -> Path:
     """The committed question classifier (fast mode), what notebook 09 loads."""
-    return Path(__file__).parent / "text" / "checkpoints" / "questions_fast.pt"
+    from ..experiments.text.checkpoint import FOLDER
+    return FOLDER / "questions_fast.pt"
 
 
 # ----------------------------------------------------------------------------- attributing
@@ -184,12 +185,11 @@ def attribute_image(model: Callable[[Tensor], Tensor], x: Tensor, x_base: Tensor
 
 class Questions:
     """The question classifier over a split: ``compute(names)`` attributes a chunk (one length) at once,
-    as :func:`iglib.text.triggers.token_scores` does, so both give the same scores."""
+    as :func:`iglib.experiments.text.triggers.token_scores` does, so both give the same scores."""
 
     def __init__(self, config: dict, device: torch.device, checkpoint: str | Path | None = None):
-        from .text import classifier as clf
-        from .text import questions as qs
-        from .text.tokens import tokenize
+        from ..experiments.text import classifier as clf, questions as qs
+        from ..experiments.text.tokens import tokenize
 
         self.config, self.device = config, device
         checkpoint = Path(checkpoint or default_checkpoint())
@@ -212,7 +212,7 @@ class Questions:
         return len(self.ids[name])
 
     def compute(self, names: Sequence[str]) -> Results:
-        from .text import embedding_integrated_gradients, token_attributions
+        from ..experiments.text import embedding_integrated_gradients, token_attributions
 
         model, vocab = self.trained.model, self.trained.vocab
         if len({len(self.ids[n]) for n in names}) != 1:
@@ -446,8 +446,8 @@ class Attributions:
 
     def token_scores(self) -> tuple[list[list[str]], list[np.ndarray], np.ndarray, np.ndarray]:
         """For a questions run: (tokens, scores, targets, deltas) in the split's order, what
-        :func:`iglib.text.triggers.token_scores` returns (scores float64 [T_i], targets [N], deltas [N])
-        with each question's tokens first, ready for :func:`iglib.text.triggers.mine_triggers`."""
+        :func:`iglib.experiments.text.triggers.token_scores` returns (scores float64 [T_i], targets [N], deltas [N])
+        with each question's tokens first, ready for :func:`iglib.experiments.text.triggers.mine_triggers`."""
         if self.config["kind"] != "questions":
             raise ValueError(f"token_scores needs a questions run, this one attributes {self.config['kind']}")
         return ([self.tokens[n] for n in self.names], [self.attributions[n].numpy() for n in self.names],
@@ -464,7 +464,7 @@ def load(folder: str | Path, partial: bool = False) -> Attributions:
     """
     folder = Path(folder)
     if not folder.is_dir():
-        raise ValueError(f"folder must be an output folder of python -m iglib.at_scale, got {str(folder)!r}")
+        raise ValueError(f"folder must be an output folder of python -m iglib.apps.at_scale, got {str(folder)!r}")
     index = torch.load(folder / INDEX, weights_only=True) if (folder / INDEX).exists() else None
     if index is None and not partial:
         raise ValueError(f"{folder} has no {INDEX}: the run has not finished. Rerun the same command to "
@@ -502,7 +502,7 @@ def image_config(folder: str | Path, attribution_method: str = "ig", baseline: s
                  steps: int = 32, method: str = "gausslegendre", output: str = "logit") -> dict:
     """The configuration of an image run (what its results depend on), as the command line builds it:
     ``run(image_config(folder, steps=300, output="probability"), out, chunk=1)`` is
-    ``python -m iglib.at_scale --images FOLDER --out OUT --steps 300 --output probability --chunk 1``."""
+    ``python -m iglib.apps.at_scale --images FOLDER --out OUT --steps 300 --output probability --chunk 1``."""
     for name, value, allowed in (("attribution_method", attribution_method, ATTRIBUTION_METHODS),
                                  ("baseline", baseline, tuple(BASELINES)), ("method", method, quadrature.METHODS),
                                  ("output", output, OUTPUTS)):
@@ -523,7 +523,7 @@ def image_config(folder: str | Path, attribution_method: str = "ig", baseline: s
 # ----------------------------------------------------------------------------- command line
 def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namespace]:
     """The run's configuration (what the results depend on) and the remaining arguments."""
-    parser = argparse.ArgumentParser(prog="python -m iglib.at_scale", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m iglib.apps.at_scale", description=__doc__.split("\n\n")[0])
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--images", metavar="FOLDER", help="attribute every image under FOLDER (ImageNet classifier)")
     what.add_argument("--questions", choices=sorted(QUESTION_SPLITS),
@@ -600,7 +600,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[dict, argparse.Namesp
             parser.error(str(error))
         chunk = args.chunk or 4
     else:
-        from .text import questions as qs
+        from ..experiments.text import questions as qs
 
         if args.output != "logit":
             parser.error(f"--output is for --images; questions attribute the classifier's logit, got {args.output!r}")

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, check_number, quote
-from .forward import prepare
+from ..arguments import Model, Target, TargetLike, check_baselines, check_count, check_inputs, check_number, quote
+from ..forward import prepare
 
 Surrogate = Any  # a fitted scikit-learn DecisionTree*, Lasso or LogisticRegression
 ArrayLike = Union[Tensor, np.ndarray]

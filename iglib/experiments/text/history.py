@@ -1,9 +1,9 @@
 """A translator's training run, measured at its snapshots: does a better translator give better IG alignments?
 
-At every snapshot of a run (``python -m iglib.text.translation ... --snapshots DIR``) the weights kept
+At every snapshot of a run (``python -m iglib.experiments.text.translation ... --snapshots DIR``) the weights kept
 then are scored on what notebook 10 measures on the final ones:
 
-- held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.text.translation.evaluate`);
+- held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.experiments.text.translation.evaluate`);
 - loops: outputs with a piece repeated 3 or more times in a row, on held-out sentences without punctuation;
 - figure 5: the translation of the paper's sentence, and the English word each German word draws on most
   (with its row sum) under each IG baseline;
@@ -13,8 +13,8 @@ then are scored on what notebook 10 measures on the final ones:
 
 Command line (writes one JSON record of the run beside the checkpoint it measures):
 
-    python -m iglib.text.history --checkpoint iglib/text/checkpoints/translation_fast.pt \\
-        --snapshots runs/snapshots --out iglib/text/checkpoints/translation_fast_history.json
+    python -m iglib.experiments.text.history --checkpoint iglib/experiments/text/checkpoints/translation_fast.pt \\
+        --snapshots runs/snapshots --out iglib/experiments/text/checkpoints/translation_fast_history.json
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import torch
 from . import translation
 from .alignment import corpus_score, load_references
 
-REFERENCES = Path(__file__).resolve().parents[2] / "tests"  # the hand-aligned pairs, in the repository
+REFERENCES = Path(__file__).resolve().parents[3] / "tests"  # the hand-aligned pairs, in the repository
 ALIGNED_SETS = {"short": "alignments_de_en.json", "long": "alignments_de_en_long.json"}
 LOOP_SENTENCES = 200  # held-out Tatoeba sentences, punctuation stripped, checked for loops
 STEPS = 50  # IG's Gauss-Legendre nodes for every attribution the record holds
@@ -64,7 +64,7 @@ def measure(trained: translation.Trained, split_: translation.Split, n_steps: in
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m iglib.text.history", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m iglib.experiments.text.history", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True, help="the run's final checkpoint (its pieces and config)")
     parser.add_argument("--snapshots", required=True, help="folder of step_NNNNN.pt snapshots of the run")
     parser.add_argument("--out", required=True, help="JSON file to write")

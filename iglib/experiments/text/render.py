@@ -18,7 +18,7 @@ from matplotlib import colormaps
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
-from ..viz import DIVERGING
+from ...viz import DIVERGING
 
 POSITIVE = tuple(colormaps[DIVERGING](1.0)[:3])  # the map's positive end (red): the token raises the score
 NEGATIVE = tuple(colormaps[DIVERGING](0.0)[:3])  # its negative end (blue): the token lowers the score

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..progress import progress
+from ...progress import progress
 from .attribution import embedding_integrated_gradients
 
 Phrase = tuple[str, ...]
@@ -216,9 +216,9 @@ def plot_triggers(mined: dict[str, dict[int, list[Trigger]]], labels: Sequence[s
     """One panel per class: its top ``per_n`` phrases of each length as bars of summed (``value="total"``)
     or mean attribution, coloured by n (:data:`iglib.viz.QUALITATIVE`), with the number of occurrences
     ("n = 12") beside each bar; the legend says so."""
-    from ..viz import QUALITATIVE
-
     import matplotlib.pyplot as plt
+
+    from ...viz import QUALITATIVE
 
     if value not in ("total", "mean"):
         raise ValueError(f"value must be 'total' or 'mean', got {value!r}")

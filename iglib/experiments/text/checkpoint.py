@@ -7,7 +7,7 @@ recomputes it, so a copied file, or a user's own trained one, is checked as stri
 one: one flipped bit in a weight is an error, not a weight of 2.7e38.
 
 The committed files in ``checkpoints/`` are also recorded in ``checkpoints/SHA256SUMS`` (the format
-of ``sha256sum``, so ``cd iglib/text/checkpoints && sha256sum -c SHA256SUMS`` checks them by hand).
+of ``sha256sum``, so ``cd iglib/experiments/text/checkpoints && sha256sum -c SHA256SUMS`` checks them by hand).
 A file written before checkpoints carried their hash is accepted only when its bytes match a
 record there. Every error names the file and how to restore or rebuild it.
 """
@@ -24,7 +24,7 @@ import torch
 from iglib import data
 
 FOLDER = Path(__file__).with_name("checkpoints")
-IN_PROJECT = "iglib/text/checkpoints"  # FOLDER, as a clone names it (for the advice)
+IN_PROJECT = "iglib/experiments/text/checkpoints"  # FOLDER, as a clone names it (for the advice)
 SUMS = "SHA256SUMS"  # in FOLDER
 HASH = "content_sha256"  # the entry save_checkpoint adds
 _RECORD = re.compile(r"([0-9a-f]{64}) [ *](.+)")
@@ -154,8 +154,8 @@ def load_checkpoint(path: str | Path, rebuild: str) -> dict:
             raise ValueError(f"{damaged}: its content hashes to {got}, but it records {HASH} = {saved[HASH]!r}. {fix}")
     elif not _committed(path) and data.sha256(path) not in recorded_sha256().values():
         raise ValueError(
-            f"{path} carries no {HASH} (it was written by torch.save, not iglib.text.checkpoint.save_checkpoint) and its bytes "
+            f"{path} carries no {HASH} (it was written by torch.save, not iglib.experiments.text.checkpoint.save_checkpoint) and its bytes "
             f"match no checkpoint recorded in {FOLDER / SUMS}: it is damaged, or cannot be verified. {fix} "
-            "If you trust the file, seal it: iglib.text.checkpoint.save_checkpoint(torch.load(path, weights_only=True), path)."
+            "If you trust the file, seal it: iglib.experiments.text.checkpoint.save_checkpoint(torch.load(path, weights_only=True), path)."
         )
     return saved

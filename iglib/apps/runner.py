@@ -1,6 +1,6 @@
 """Run the collection's notebooks headless, in place, and time them.
 
-    python -m iglib.runner [--mode fast|full] [--out DIR] [notebooks/NN_slug.ipynb ...]
+    python -m iglib.apps.runner [--mode fast|full] [--out DIR] [notebooks/NN_slug.ipynb ...]
 
 Each notebook runs top to bottom in a fresh kernel (so its execution counts are 1..N),
 its outputs are written back into the file, and its figures into ``figures/`` (or
@@ -28,7 +28,7 @@ import nbformat
 from nbclient import NotebookClient
 from tqdm import tqdm
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Seconds one cell may run: a fast cell that takes half an hour has hung; a full-mode cell on a CPU can take
 # an hour (08's 62 images at three step counts: about 57 s per image on 2 cores), so full mode has no limit.
 CELL_TIMEOUT = {"fast": 1800, "full": None}
@@ -43,7 +43,7 @@ def notebooks(paths: list[str] | None = None) -> list[Path]:
 
 
 def _figures() -> dict[Path, int]:
-    from .viz import figures_dir
+    from ..viz import figures_dir
 
     return {p: p.stat().st_mtime_ns for p in figures_dir().rglob("*.png")}
 
@@ -153,7 +153,7 @@ def _write_record(out: Path, record: dict) -> None:
 
 def stopped(out: Path, name: str, seconds: float, why: str) -> None:
     """Record in ``out/record.json`` a sitting of notebook ``name`` that stopped before its end. What it
-    computed through :mod:`iglib.at_scale` is kept, so the next sitting goes on from there; the kept run's
+    computed through :mod:`iglib.apps.at_scale` is kept, so the next sitting goes on from there; the kept run's
     time is the sum of its sittings."""
     out.mkdir(parents=True, exist_ok=True)
     record = _read_record(out)
@@ -177,7 +177,7 @@ def keep(nb: nbformat.NotebookNode, out: Path, name: str, mode: str, seconds: fl
              "stopped": earlier}
     memory = f", peak memory {entry['peak_memory_gib']:.1f} GiB" if peak else ""
     sittings = f" in {len(earlier) + 1} sittings" if earlier else ""
-    line = (f"> **{mode.capitalize()} mode**, run by `python -m iglib.runner --mode {mode} --out` "
+    line = (f"> **{mode.capitalize()} mode**, run by `python -m iglib.apps.runner --mode {mode} --out` "
             f"({entry['finished']}, {entry['machine']}): {duration(total_seconds(entry))}{sittings}{memory}. The "
             f"notebook in `notebooks/` holds the fast-mode run the tests compare; this copy is a record, not compared.")
     first = nb.cells[0] if nb.cells else None
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.resume and args.out is None:
         parser.error("--resume goes with --out (the folder whose kept runs are skipped)")
-    from .settings import mode as default_mode
+    from ..settings import mode as default_mode
 
     mode = args.mode or default_mode()
     paths = notebooks(args.paths)

@@ -20,8 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..arguments import MATERIALISE, Model, TargetLike, check_device, check_model
-from ..integrated_gradients import integrated_gradients
+from ...arguments import MATERIALISE, Model, TargetLike, check_device, check_model
+from ...integrated_gradients import integrated_gradients
 
 
 def check_ids(ids: Any, embedding: nn.Embedding, name: str = "ids") -> Tensor:

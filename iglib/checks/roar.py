@@ -1,6 +1,6 @@
 """Remove and retrain (ROAR; Hooker, Erhan, Kindermans and Kim, NeurIPS 2019).
 
-A deletion curve (:mod:`iglib.evaluation`) removes a method's top features and asks the *same*
+A deletion curve (:mod:`iglib.checks.evaluation`) removes a method's top features and asks the *same*
 network again. The images it then sees are unlike any it was trained on, so its score may fall
 because the input left the training distribution, not because the removed features carried the
 evidence. ROAR removes each image's top-k% features, from the training and the test images alike,
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .arguments import is_int
+from ..arguments import is_int
 
 Classifier = Callable[[Tensor], Tensor]
 Trainer = Callable[[Tensor, Tensor, int], Classifier]
@@ -36,7 +36,7 @@ def remove_top(inputs: Tensor, attributions: Tensor, fraction: float, fill: floa
     """``inputs`` with each example's top k = round(fraction P) of its P features set to ``fill``.
 
     Features are ranked by attribution, most positive first (pixels of [N, C, H, W] images by the sum
-    over channels, as in :func:`iglib.evaluation.feature_ranking`); features with equal attribution
+    over channels, as in :func:`iglib.checks.evaluation.feature_ranking`); features with equal attribution
     (IG_i = 0 wherever x_i = x'_i) are ordered at random with ``seed``, not by position.
     """
     if not isinstance(inputs, Tensor) or not isinstance(attributions, Tensor):
