@@ -123,9 +123,11 @@ def test_resume_needs_out(capsys):
     assert "--resume goes with --out" in capsys.readouterr().err
 
 
-def test_a_stopped_sitting_is_recorded_and_counted_in_the_kept_run(tmp_path, monkeypatch):
-    """A full run that stops (a failed assert, a killed kernel) goes on in a second sitting; the kept run's
-    time is both sittings'."""
+@pytest.mark.parametrize("resumes", [True, False])
+def test_a_stopped_sitting_is_recorded_and_counted_when_the_run_resumes(resumes, tmp_path, monkeypatch):
+    """A full run that stops (a failed assert, a killed kernel) goes on in a second sitting. When the notebook
+    keeps its work in shards (out/shards/<name>), the kept run's time is both sittings'; otherwise the second
+    sitting started from nothing, and only its time counts."""
     for name in ("IGLIB_FIGURES_DIR", "IGLIB_PROGRESS", "IGLIB_MODE"):
         monkeypatch.delenv(name, raising=False)
     path = tmp_path / "03_stop.ipynb"
@@ -141,11 +143,26 @@ def test_a_stopped_sitting_is_recorded_and_counted_in_the_kept_run(tmp_path, mon
     assert [s["why"] for s in entry["stopped"]] == ["cell 2 of 2: CellExecutionError"] and "sources" not in entry
     assert not runner.is_kept(path, out, "fast")
 
+    if resumes:
+        (out / "shards" / "03_stop").mkdir(parents=True)
     nb.cells[1].source = "x = 2"
     nbformat.write(nb, path)
     seconds, _ = runner.run(path, "fast", out=out)
     entry = json.loads((out / "record.json").read_text())["03_stop.ipynb"]
-    assert len(entry["stopped"]) == 1 and entry["seconds"] == round(seconds, 1)
+    assert entry["seconds"] == round(seconds, 1) and runner.is_kept(path, out, "fast")
+    banner = nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source
+    if not resumes:
+        assert entry["stopped"] == [] and runner.total_seconds(entry) == entry["seconds"]
+        assert " sittings" not in banner
+        return
+    assert len(entry["stopped"]) == 1
     assert runner.total_seconds(entry) == entry["seconds"] + entry["stopped"][0]["seconds"]
-    assert " in 2 sittings" in nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source
-    assert runner.is_kept(path, out, "fast")
+    assert " in 2 sittings" in banner
+
+    # the cells change and the run is redone from its shards: the complete run before counts too
+    nb.cells[1].source = "x = 2  # changed"
+    nbformat.write(nb, path)
+    runner.run(path, "fast", out=out)
+    entry = json.loads((out / "record.json").read_text())["03_stop.ipynb"]
+    assert len(entry["stopped"]) == 2 and "reused" in entry["stopped"][1]["why"]
+    assert " in 3 sittings" in nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source

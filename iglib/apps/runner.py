@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Seconds one cell may run: a fast cell that takes half an hour has hung; a full-mode cell on a CPU can take
 # an hour (08's 62 images at three step counts: about 57 s per image on 2 cores), so full mode has no limit.
 CELL_TIMEOUT = {"fast": 1800, "full": None}
+SHARDS = "shards"  # in an --out folder: what notebooks compute through at_scale, one folder per notebook
 RECORD = "record.json"  # in an --out folder: per kept notebook, its mode, time, memory, date and machine
 
 
@@ -152,9 +153,7 @@ def _write_record(out: Path, record: dict) -> None:
 
 
 def stopped(out: Path, name: str, seconds: float, why: str) -> None:
-    """Record in ``out/record.json`` a sitting of notebook ``name`` that stopped before its end. What it
-    computed through :mod:`iglib.apps.at_scale` is kept, so the next sitting goes on from there; the kept run's
-    time is the sum of its sittings."""
+    """Record in ``out/record.json`` a sitting of notebook ``name`` that stopped before its end."""
     out.mkdir(parents=True, exist_ok=True)
     record = _read_record(out)
     entry = record.setdefault(name, {})
@@ -162,8 +161,23 @@ def stopped(out: Path, name: str, seconds: float, why: str) -> None:
     _write_record(out, record)
 
 
+def inherited(out: Path, name: str) -> list[dict]:
+    """The earlier sittings a new run of ``name`` builds on. A notebook that keeps its work in
+    ``out/shards/<name>`` (through :mod:`iglib.apps.at_scale`) goes on from there, so every earlier
+    sitting counts: those that stopped, and a complete run of cells that changed since. Any other
+    notebook starts from nothing, and only its own sitting counts."""
+    if not (out / SHARDS / Path(name).stem).is_dir():
+        return []
+    before = _read_record(out).get(name, {})
+    earlier = list(before.get("stopped", []))
+    if "seconds" in before:
+        earlier.append({"seconds": before["seconds"], "finished": before["finished"],
+                        "why": "a complete run of earlier cells, whose shards this run reused"})
+    return earlier
+
+
 def total_seconds(entry: dict) -> float:
-    """A kept run's time: its last sitting's and those of the sittings that stopped before it."""
+    """A kept run's time: its last sitting's and those of the earlier sittings it built on."""
     return entry["seconds"] + sum(s["seconds"] for s in entry.get("stopped", []))
 
 
@@ -171,7 +185,7 @@ def keep(nb: nbformat.NotebookNode, out: Path, name: str, mode: str, seconds: fl
     """Mark an executed copy kept in ``out``: the mode in its title and, under it, when and where it ran,
     how long it took (over all its sittings) and its peak memory; the same goes into ``out/record.json``
     (one entry per notebook)."""
-    earlier = _read_record(out).get(name, {}).get("stopped", [])
+    earlier = inherited(out, name)
     entry = {"mode": mode, "sources": source_digest(nb), "seconds": round(seconds, 1),
              "peak_memory_gib": round(peak / 2**30, 2) if peak else None, "finished": _now(), "machine": machine(),
              "stopped": earlier}
