@@ -751,11 +751,12 @@ class TestCheckpointHashes:
 
     @pytest.mark.parametrize("kind", ["classifier", "translation"])
     def test_save_writes_the_content_hash_and_a_flipped_bit_anywhere_is_refused(self, tmp_path, kind):
-        from iglib.experiments.text import checkpoint, classifier, translation
+        from iglib.experiments.text import checkpoint, classifier, translation, translation_training
 
         module = {"classifier": classifier, "translation": translation}[kind]
+        save = classifier.save if kind == "classifier" else translation_training.save
         original = checkpoint.FOLDER / ("questions_fast.pt" if kind == "classifier" else "translation_fast.pt")
-        path = module.save(module.load(original, device="cpu"), tmp_path / "mine.pt")  # a user's own file
+        path = save(module.load(original, device="cpu"), tmp_path / "mine.pt")  # a user's own file
         saved = torch.load(path, map_location="cpu", weights_only=True)
         assert saved["content_sha256"] == checkpoint.content_sha256(saved)
         assert module.load(path, device="cpu").model is not None

@@ -68,17 +68,18 @@ def test_the_hand_alignments_are_well_formed(path, n, lengths):
 
 
 def test_the_hand_aligned_pairs_are_never_trained_on():
-    """The 20 short pairs: their English sentences are held out of Tatoeba (translation.ALIGNED), and each
-    German side that Tatoeba has is one of the held-out references; the 10 long ones are in no corpus."""
-    from iglib.experiments.text import translation as tr
+    """The 20 short pairs: their English sentences are held out of Tatoeba (translation_training.ALIGNED), and
+    each German side that Tatoeba has is one of the held-out references; the 10 long ones are in no corpus."""
+    from iglib.experiments.text import translation_training as training
+    from iglib.experiments.text.translation import TrainConfig
 
-    split = tr.split(tr.TrainConfig())
+    split = training.split(TrainConfig())
     trained_en = {tuple(tokenize(en)) for en, _ in split.train}
     trained_de = {tuple(tokenize(de)) for _, de in split.train}
     held = {tuple(tokenize(s)): {tuple(tokenize(r)) for r in refs}
             for s, refs in zip(split.heldout_sources, split.heldout_references)}
     short = al.load_references(REFERENCES)
-    assert {ref.source for ref in short} == {tuple(tokenize(s)) for s in tr.ALIGNED}
+    assert {ref.source for ref in short} == {tuple(tokenize(s)) for s in training.ALIGNED}
     for ref in short:  # disjoint by English sentence: the German may translate another English sentence
         assert ref.source not in trained_en, ref.source_text
         assert ref.target in held.get(ref.source, {ref.target}), ref.source_text

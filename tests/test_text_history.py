@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 from test_text_translation import TINY, _toy_split
 
-from iglib.experiments.text import history, translation as tr
+from iglib.experiments.text import history
+from iglib.experiments.text import translation_training as training
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
@@ -23,12 +24,12 @@ def toy_references(tmp_path, monkeypatch):
 
 
 def test_unpunctuated_heldout_strips_the_first_sentences():
-    split_ = tr.Split([], ["Where is it?", "I see, yes.", "Go!"], [["a"], ["b"], ["c"]])
+    split_ = training.Split([], ["Where is it?", "I see, yes.", "Go!"], [["a"], ["b"], ["c"]])
     assert history.unpunctuated_heldout(split_, 2) == ["Where is it", "I see yes"]
 
 
 def test_measure_scores_a_model_that_learned_the_toy_task(toy_references):
-    trained = tr.train(TINY, _toy_split(), device="cpu")
+    trained = training.train(TINY, _toy_split(), device="cpu")
     record = history.measure(trained, _toy_split(), n_steps=20)
     assert record["bleu"] == pytest.approx(100.0) and record["loops"] == 0 and record["loop_sentences"] == 2
     assert record["aer_short_ig"] == 0.0 and record["aer_long_diagonal"] == 0.0  # word for word: the diagonal is right
@@ -37,9 +38,9 @@ def test_measure_scores_a_model_that_learned_the_toy_task(toy_references):
 
 def test_the_command_line_measures_the_first_every_nth_and_last_snapshot(toy_references, tmp_path, monkeypatch):
     config = replace(TINY, max_steps=8, ema=0.5)
-    run = tr.train(config, _toy_split(), device="cpu", snapshots=tmp_path / "snapshots", snapshot_every=2)
-    tr.save(run, tmp_path / "final.pt")
-    monkeypatch.setattr(tr, "split", lambda config: _toy_split())
+    run = training.train(config, _toy_split(), device="cpu", snapshots=tmp_path / "snapshots", snapshot_every=2)
+    training.save(run, tmp_path / "final.pt")
+    monkeypatch.setattr(training, "split", lambda config: _toy_split())
     measured = []
     monkeypatch.setattr(history, "measure", lambda trained, split_: measured.append(trained) or {"chrf": 1.0})
     out = tmp_path / "history.json"

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from iglib.experiments.text import bleu, embedding_integrated_gradients, translation as tr
+from iglib.experiments.text import translation_training as training
 from iglib.experiments.text.subwords import Subwords
 from iglib.experiments.text.tokens import Vocab
 
@@ -20,7 +21,7 @@ WORDS = {"one": "eins", "two": "zwei", "three": "drei", "four": "vier", "red": "
 pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
-def _toy_split() -> tr.Split:
+def _toy_split() -> training.Split:
     """Word-for-word 'translations' of 2- and 3-word sentences (a task a tiny model learns in seconds)."""
     g = torch.Generator().manual_seed(0)
     en = list(WORDS)
@@ -29,12 +30,12 @@ def _toy_split() -> tr.Split:
         n = 2 + int(torch.randint(3, (1,), generator=g))
         s = [en[int(i)] for i in torch.randint(len(en), (n,), generator=g)]
         pairs.append((" ".join(s), " ".join(WORDS[w] for w in s)))
-    return tr.Split(pairs, ["one red two blue", "blue two four"], [["eins rot zwei blau"], ["blau zwei vier"]])
+    return training.Split(pairs, ["one red two blue", "blue two four"], [["eins rot zwei blau"], ["blau zwei vier"]])
 
 
 @pytest.fixture(scope="module")
 def trained():
-    return tr.train(TINY, _toy_split(), device="cpu")
+    return training.train(TINY, _toy_split(), device="cpu")
 
 
 def test_training_lowers_the_loss_and_learns_the_toy_task(trained):
@@ -42,22 +43,22 @@ def test_training_lowers_the_loss_and_learns_the_toy_task(trained):
     assert len(trained.losses) == TINY.max_steps
     assert last < 0.5 * first
     assert trained.translate(["one red two blue", "blue two four"]) == ["eins rot zwei blau", "blau zwei vier"]
-    assert tr.evaluate(trained, _toy_split(), test_sets=())["tatoeba"]["bleu"] == pytest.approx(100.0)
+    assert training.evaluate(trained, _toy_split(), test_sets=())["tatoeba"]["bleu"] == pytest.approx(100.0)
 
 
 def test_training_is_seeded_and_stops_on_time():
-    pieces = tr.learn_pieces(_toy_split(), TINY)
-    again = tr.train(replace(TINY, max_steps=5), _toy_split(), device="cpu", pieces=pieces)
-    once = tr.train(replace(TINY, max_steps=5), _toy_split(), device="cpu", pieces=pieces)
+    pieces = training.learn_pieces(_toy_split(), TINY)
+    again = training.train(replace(TINY, max_steps=5), _toy_split(), device="cpu", pieces=pieces)
+    once = training.train(replace(TINY, max_steps=5), _toy_split(), device="cpu", pieces=pieces)
     assert again.losses == once.losses
-    timed = tr.train(replace(TINY, max_steps=None, max_minutes=0.0), _toy_split(), device="cpu", pieces=pieces)
+    timed = training.train(replace(TINY, max_steps=None, max_minutes=0.0), _toy_split(), device="cpu", pieces=pieces)
     assert timed.losses == []  # out of time before the first update
     assert timed.config.max_minutes is None and timed.config.max_steps == 0  # the config that rebuilds it
 
 
 def test_batches_hold_about_the_asked_pieces_and_every_pair_once():
     pairs = [([4] * (1 + k % 7), [2] + [5] * (1 + k % 9) + [3]) for k in range(500)]
-    out = tr.batches(pairs, 60, torch.Generator().manual_seed(0))
+    out = training.batches(pairs, 60, torch.Generator().manual_seed(0))
     assert sorted(k for b in out for k in b) == list(range(500))
     assert all(len(b) * max(len(pairs[k][1]) for k in b) <= 60 for b in out if len(b) > 1)
 
@@ -160,7 +161,7 @@ def test_token_baselines(trained):
 
 def test_checkpoint_round_trip_in_half_precision(trained, tmp_path, monkeypatch):
     monkeypatch.setattr(tr, "checkpoint_problems", lambda saved: [])  # the toy split reads no data files
-    path = tr.save(trained, tmp_path / "t.pt")
+    path = training.save(trained, tmp_path / "t.pt")
     back = tr.load(path, device="cpu")
     assert back.config == trained.config and back.losses == trained.losses
     assert back.source_pieces.model == trained.source_pieces.model
@@ -187,29 +188,29 @@ def test_config_modes_and_learning_rate():
     with pytest.raises(ValueError, match="mode must be"):
         tr.TrainConfig.for_mode("medium")
     c = tr.TrainConfig(lr=1e-3, warmup=100)
-    assert tr.learning_rate(50, c) == pytest.approx(5e-4) and tr.learning_rate(100, c) == pytest.approx(1e-3)
-    assert tr.learning_rate(400, c) == pytest.approx(5e-4)
+    assert training.learning_rate(50, c) == pytest.approx(5e-4) and training.learning_rate(100, c) == pytest.approx(1e-3)
+    assert training.learning_rate(400, c) == pytest.approx(5e-4)
 
 
 def test_never_trained_phrases_are_matched_as_words():
-    assert tr.mentions("Good morning, ladies and gentlemen!", tr.PAPER_SENTENCE)
-    assert tr.mentions("Ladies and gentlemen, the vote will take place tomorrow at noon.", tr.PARLIAMENT)
-    assert not tr.mentions("Good morning, Madam President.", tr.PAPER_SENTENCE)
-    assert not tr.mentions("good morning ladies and gentlemenfolk", tr.PAPER_SENTENCE)
-    assert tr.never_trained("GOOD EVENING LADIES AND GENTLEMEN")
+    assert training.mentions("Good morning, ladies and gentlemen!", tr.PAPER_SENTENCE)
+    assert training.mentions("Ladies and gentlemen, the vote will take place tomorrow at noon.", tr.PARLIAMENT)
+    assert not training.mentions("Good morning, Madam President.", tr.PAPER_SENTENCE)
+    assert not training.mentions("good morning ladies and gentlemenfolk", tr.PAPER_SENTENCE)
+    assert training.never_trained("GOOD EVENING LADIES AND GENTLEMEN")
 
 
 def test_sacrebleu_scores_and_agrees_with_the_hand_written_bleu():
     hyps = ["Die Katze sitzt auf der Matte .", "Ich mag Katzen ."]
     refs = [["Die Katze saß auf der Matte .", "Eine Katze sitzt auf der Matte ."], ["Ich mag Katzen ."]]
-    s = tr.corpus_scores(hyps, refs)
+    s = training.corpus_scores(hyps, refs)
     assert s["bleu"] == pytest.approx(100 * bleu.corpus_bleu([h.split() for h in hyps],
                                                              [[r.split() for r in rs] for rs in refs]), abs=1e-6)
-    assert tr.corpus_scores(["Ich mag Katzen."], ["Ich mag Katzen."]) == {"bleu": pytest.approx(100),
+    assert training.corpus_scores(["Ich mag Katzen."], ["Ich mag Katzen."]) == {"bleu": pytest.approx(100),
                                                                         "chrf": pytest.approx(100)}
     assert 0 < s["chrf"] < 100
     with pytest.raises(ValueError, match="2 hypotheses but 1 reference"):
-        tr.corpus_scores(hyps, refs[:1])
+        training.corpus_scores(hyps, refs[:1])
 
 
 # ------------------------------------------------------------------ the real data and checkpoint
@@ -218,7 +219,7 @@ FIRST_STEPS = 3
 
 @pytest.fixture(scope="module")
 def corpus_split():
-    return tr.split(tr.TrainConfig())
+    return training.split(tr.TrainConfig())
 
 
 def test_the_split_holds_out_tatoeba_sentences_and_never_trains_on_the_demo_sentences(corpus_split):
@@ -230,11 +231,11 @@ def test_the_split_holds_out_tatoeba_sentences_and_never_trains_on_the_demo_sent
     assert set(corpus_split.sizes) == set(tr.TrainConfig().corpora.split())
     assert corpus_split.excluded >= 1  # Tatoeba's "Good evening, ladies and gentlemen."
     for phrase in tr.NEVER_TRAINED:
-        assert not any(tr.mentions(en, phrase) for en, _ in corpus_split.train), phrase
-    assert not any(tr.mentions(de, "guten morgen meine damen und herren") for _, de in corpus_split.train)
+        assert not any(training.mentions(en, phrase) for en, _ in corpus_split.train), phrase
+    assert not any(training.mentions(de, "guten morgen meine damen und herren") for _, de in corpus_split.train)
     # ... while the words the paper's sentence needs are there
-    assert sum(tr.mentions(en, "ladies and gentlemen") for en, _ in corpus_split.train) > 100
-    assert sum(tr.mentions(en, "good morning") for en, _ in corpus_split.train) >= 5
+    assert sum(training.mentions(en, "ladies and gentlemen") for en, _ in corpus_split.train) > 100
+    assert sum(training.mentions(en, "good morning") for en, _ in corpus_split.train) >= 5
 
 
 @pytest.fixture(scope="module")
@@ -251,7 +252,7 @@ def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     assert tr.TrainConfig(**saved["config"]) == tr.TrainConfig.for_mode("fast")
     assert saved["data_sha256"] == tr.data_files_sha256(tr.TrainConfig.for_mode("fast"))
     assert len(saved["losses"]) == saved["config"]["stop_at"] < saved["config"]["max_steps"]
-    assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *tr.TEST_SETS}
+    assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *training.TEST_SETS}
     assert saved["scores"]["tatoeba"]["bleu"] > 20
 
 
@@ -263,7 +264,7 @@ def test_checkpoint_first_training_steps_are_reproduced(saved):
               Subwords(saved["target_pieces"].numpy().tobytes()))
     assert (len(pieces[0]), len(pieces[1])) == (config.source_pieces, config.target_pieces)
     # stopped as a sitting (the schedule, which decays to its floor at max_steps, stays the run's)
-    rerun = tr.train(config, tr.split(config), device="cpu", pieces=pieces, sitting_steps=FIRST_STEPS)
+    rerun = training.train(config, training.split(config), device="cpu", pieces=pieces, sitting_steps=FIRST_STEPS)
     assert rerun.losses == pytest.approx(saved["losses"][:FIRST_STEPS], abs=1e-4)
 
 
@@ -271,55 +272,55 @@ RESUMABLE = replace(TINY, dropout=0.1, strip_punctuation=0.5, schedule="linear",
                     epochs=100)
 
 
-def _punctuated_split() -> tr.Split:
+def _punctuated_split() -> training.Split:
     """The toy task with punctuation on the English side (what strip_punctuation removes)."""
     toy = _toy_split()
-    return tr.Split([(en + (" ." if k % 2 else " ?"), de) for k, (en, de) in enumerate(toy.train)],
+    return training.Split([(en + (" ." if k % 2 else " ?"), de) for k, (en, de) in enumerate(toy.train)],
                     toy.heldout_sources, toy.heldout_references)
 
 
 def test_a_run_in_two_sittings_equals_one_run(tmp_path):
     """N + N updates in two sittings (model, optimizer, moving average, epoch position, random states
     carried in the state file) give the losses and weights of 2N updates in one."""
-    pieces = tr.learn_pieces(_punctuated_split(), RESUMABLE)
-    once = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces)
+    pieces = training.learn_pieces(_punctuated_split(), RESUMABLE)
+    once = training.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces)
     state = tmp_path / "run.state"
-    first = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, state=state, sitting_steps=13)
+    first = training.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, state=state, sitting_steps=13)
     assert len(first.losses) == 13 and state.exists()
-    second = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=state, state_every=7)
+    second = training.train(RESUMABLE, _punctuated_split(), device="cpu", state=state, state_every=7)
     assert len(second.losses) == RESUMABLE.max_steps == len(once.losses)
     assert second.losses[:13] == first.losses
     assert second.losses == pytest.approx(once.losses, abs=1e-6)
     for name, value in once.model.state_dict().items():
         torch.testing.assert_close(second.model.state_dict()[name], value, atol=1e-6, rtol=1e-5)
     with pytest.raises(ValueError, match="another config .*'lr'"):
-        tr.train(replace(RESUMABLE, lr=1e-3), _punctuated_split(), device="cpu", state=state)
+        training.train(replace(RESUMABLE, lr=1e-3), _punctuated_split(), device="cpu", state=state)
 
 
 def test_a_run_stopped_early_keeps_the_planned_schedule_and_its_weights_at_that_update(tmp_path):
     """stop_at = N ends the run after update N on the schedule planned to max_steps: its losses and weights
     are those of the planned run's first N updates (its snapshot at N), and its state goes on to the end."""
-    pieces = tr.learn_pieces(_punctuated_split(), RESUMABLE)
-    planned = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, snapshots=tmp_path / "s",
+    pieces = training.learn_pieces(_punctuated_split(), RESUMABLE)
+    planned = training.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, snapshots=tmp_path / "s",
                        snapshot_every=20)
-    stopped = tr.train(replace(RESUMABLE, stop_at=20), _punctuated_split(), device="cpu", pieces=pieces,
+    stopped = training.train(replace(RESUMABLE, stop_at=20), _punctuated_split(), device="cpu", pieces=pieces,
                        state=tmp_path / "run.state")
     assert len(stopped.losses) == 20 and stopped.losses == planned.losses[:20]
-    snapshot = tr.load_snapshot(planned, tmp_path / "s" / "step_00020.pt")
+    snapshot = training.load_snapshot(planned, tmp_path / "s" / "step_00020.pt")
     for name, value in stopped.model.state_dict().items():
         torch.testing.assert_close(snapshot.model.state_dict()[name], value, atol=2e-3, rtol=1e-3)  # fp16
-    went_on = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=tmp_path / "run.state")
+    went_on = training.train(RESUMABLE, _punctuated_split(), device="cpu", state=tmp_path / "run.state")
     assert went_on.losses == pytest.approx(planned.losses, abs=1e-6)
 
 
 def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():
-    assert tr.learning_rate(RESUMABLE.warmup, RESUMABLE) == pytest.approx(RESUMABLE.lr)
-    assert tr.learning_rate(RESUMABLE.max_steps, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
-    assert tr.learning_rate(RESUMABLE.max_steps + 50, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
+    assert training.learning_rate(RESUMABLE.warmup, RESUMABLE) == pytest.approx(RESUMABLE.lr)
+    assert training.learning_rate(RESUMABLE.max_steps, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
+    assert training.learning_rate(RESUMABLE.max_steps + 50, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
     with pytest.raises(ValueError, match="max_steps"):
-        tr.learning_rate(5, replace(RESUMABLE, max_steps=None))
+        training.learning_rate(5, replace(RESUMABLE, max_steps=None))
     with pytest.raises(ValueError, match="'rsqrt' or 'linear'"):
-        tr.learning_rate(5, replace(RESUMABLE, schedule="cosine"))
+        training.learning_rate(5, replace(RESUMABLE, schedule="cosine"))
 
 
 def test_an_extended_run_restarts_its_schedule_and_goes_on_from_the_finished_state(tmp_path):
@@ -328,27 +329,27 @@ def test_an_extended_run_restarts_its_schedule_and_goes_on_from_the_finished_sta
     finished run's, and only the extension's fields may differ from the state's config."""
     longer = replace(RESUMABLE, extended_from=RESUMABLE.max_steps, max_steps=RESUMABLE.max_steps + 20)
     E = RESUMABLE.max_steps
-    assert [tr.learning_rate(s, longer) for s in (3, E)] == pytest.approx([tr.learning_rate(s, RESUMABLE) for s in (3, E)])
-    assert tr.learning_rate(E + 1, longer) == pytest.approx(longer.restart_lr * longer.lr)
-    assert tr.learning_rate(longer.max_steps, longer) == pytest.approx(longer.lr_floor * longer.lr)
+    assert [training.learning_rate(s, longer) for s in (3, E)] == pytest.approx([training.learning_rate(s, RESUMABLE) for s in (3, E)])
+    assert training.learning_rate(E + 1, longer) == pytest.approx(longer.restart_lr * longer.lr)
+    assert training.learning_rate(longer.max_steps, longer) == pytest.approx(longer.lr_floor * longer.lr)
     with pytest.raises(ValueError, match="extended_from=900"):
-        tr.learning_rate(5, replace(longer, extended_from=900))
+        training.learning_rate(5, replace(longer, extended_from=900))
     state = tmp_path / "run.state"
-    finished = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=state)
-    extended = tr.train(longer, _punctuated_split(), device="cpu", state=state)
+    finished = training.train(RESUMABLE, _punctuated_split(), device="cpu", state=state)
+    extended = training.train(longer, _punctuated_split(), device="cpu", state=state)
     assert len(extended.losses) == longer.max_steps and extended.losses[:E] == finished.losses
     assert extended.losses[-1] < extended.losses[E - 1] + 1.0  # it went on training, not from scratch
     with pytest.raises(ValueError, match="another config .*'lr'"):
-        tr.train(replace(longer, lr=1e-3, max_steps=longer.max_steps + 5), _punctuated_split(), device="cpu", state=state)
+        training.train(replace(longer, lr=1e-3, max_steps=longer.max_steps + 5), _punctuated_split(), device="cpu", state=state)
 
 
 def test_punctuation_stripping_and_config_fields():
-    assert tr.strip_punctuation("Good morning, ladies and gentlemen.") == "Good morning ladies and gentlemen"
-    assert tr.strip_punctuation("I'm here!") == "I'm here"
-    config = tr.with_fields(tr.TrainConfig(), ["strip_punctuation=0.3", "corpora=tatoeba europarl", "max_pieces=80"])
+    assert training.strip_punctuation("Good morning, ladies and gentlemen.") == "Good morning ladies and gentlemen"
+    assert training.strip_punctuation("I'm here!") == "I'm here"
+    config = training.with_fields(tr.TrainConfig(), ["strip_punctuation=0.3", "corpora=tatoeba europarl", "max_pieces=80"])
     assert (config.strip_punctuation, config.corpora, config.max_pieces) == (0.3, "tatoeba europarl", 80)
     with pytest.raises(ValueError, match="TrainConfig field"):
-        tr.with_fields(tr.TrainConfig(), ["strip=0.3"])
+        training.with_fields(tr.TrainConfig(), ["strip=0.3"])
 
 
 def test_repeats_finds_a_piece_three_times_in_a_row():
@@ -386,17 +387,17 @@ def test_align_references_reads_ig_attention_and_the_diagonal(trained):
 
 
 def test_a_corpus_named_twice_is_trained_on_twice():
-    once = tr.split(replace(tr.TrainConfig(), corpora="europarl"))
-    twice = tr.split(replace(tr.TrainConfig(), corpora="europarl europarl"))
+    once = training.split(replace(tr.TrainConfig(), corpora="europarl"))
+    twice = training.split(replace(tr.TrainConfig(), corpora="europarl europarl"))
     assert len(twice.train) == 2 * len(once.train) and twice.sizes == {"europarl": 2 * once.sizes["europarl"]}
 
 
 def test_snapshots_hold_the_kept_weights_along_the_run(tmp_path):
     config = replace(TINY, max_steps=6, ema=0.5)
-    pieces = tr.learn_pieces(_toy_split(), config)
-    run = tr.train(config, _toy_split(), device="cpu", pieces=pieces, snapshots=tmp_path, snapshot_every=3)
+    pieces = training.learn_pieces(_toy_split(), config)
+    run = training.train(config, _toy_split(), device="cpu", pieces=pieces, snapshots=tmp_path, snapshot_every=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step_00003.pt", "step_00006.pt"]
-    last = tr.load_snapshot(run, tmp_path / "step_00006.pt")  # the moving average, in fp16
+    last = training.load_snapshot(run, tmp_path / "step_00006.pt")  # the moving average, in fp16
     for name, value in run.model.state_dict().items():
         assert torch.allclose(last.model.state_dict()[name], value, atol=1e-3), name
     assert last.model is not run.model and not last.model.training
@@ -420,7 +421,7 @@ def test_plot_matrix_boxes_only_rows_with_a_visible_largest_entry():
 def test_epoch_sources_strips_a_fresh_share_each_epoch():
     pairs = [([k], [2, k, 3], [-1 - k]) for k in range(2000)]  # stripped sources are negative
     g = torch.Generator().manual_seed(0)
-    first, second = tr.epoch_sources(pairs, 0.3, g), tr.epoch_sources(pairs, 0.3, g)
+    first, second = training.epoch_sources(pairs, 0.3, g), training.epoch_sources(pairs, 0.3, g)
     share = [sum(s[0] < 0 for (s, _) in epoch) / len(pairs) for epoch in (first, second)]
     assert all(0.27 < x < 0.33 for x in share) and first != second
-    assert tr.epoch_sources(pairs, 0.0, g) == [(p[0], p[1]) for p in pairs]
+    assert training.epoch_sources(pairs, 0.0, g) == [(p[0], p[1]) for p in pairs]

@@ -5,11 +5,12 @@
 - ``questions``: WikiTableQuestions, each question labelled by its answer's type;
 - ``classifier``: the project's question classifier (a Kim-style CNN) and its training script;
 - ``render``: tokens coloured by their attribution (HTML and matplotlib);
-- ``translation``: the English-to-German Transformer, its training script and the source x output
-  attribution matrix (scored with sacrebleu); ``bleu``: corpus BLEU-4 written out, checked against sacrebleu;
-  ``alignment``: argmax alignments and their error rate.
+- ``translation``: the English-to-German Transformer, its greedy decoding and the source x output
+  attribution matrix; ``translation_training``: its data, training, held-out sacreBLEU scores and training
+  script; ``history``: its training run measured at its snapshots; ``bleu``: corpus BLEU-4 written out,
+  checked against sacrebleu; ``alignment``: argmax alignments and their error rate.
 """
-# classifier (and the translation model) are imported on use: they are also run as `python -m`.
+# classifier and the translation modules are imported on use: they are also run as `python -m`.
 from . import alignment, bleu, questions, render, tokens
 from .attribution import embedding_integrated_gradients, token_attributions
 from .tokens import Vocab, detokenize, tokenize

@@ -1,9 +1,9 @@
 """A translator's training run, measured at its snapshots: does a better translator give better IG alignments?
 
-At every snapshot of a run (``python -m iglib.experiments.text.translation ... --snapshots DIR``) the weights kept
+At every snapshot of a run (``python -m iglib.experiments.text.translation_training ... --snapshots DIR``) the weights kept
 then are scored on what notebook 10 measures on the final ones:
 
-- held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.experiments.text.translation.evaluate`);
+- held-out Tatoeba BLEU and chrF of greedy translations (:func:`iglib.experiments.text.translation_training.evaluate`);
 - loops: outputs with a piece repeated 3 or more times in a row, on held-out sentences without punctuation;
 - figure 5: the translation of the paper's sentence, and the English word each German word draws on most
   (with its row sum) under each IG baseline;
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from . import translation
+from . import translation, translation_training
 from .alignment import corpus_score, load_references
 
 REFERENCES = Path(__file__).resolve().parents[3] / "tests"  # the hand-aligned pairs, in the repository
@@ -35,15 +35,15 @@ STEPS = 50  # IG's Gauss-Legendre nodes for every attribution the record holds
 IG_BASELINES = {"ig": "zero", "ig_unk": "<unk>"}  # reading -> the baseline of its IG matrix
 
 
-def unpunctuated_heldout(split_: translation.Split, n: int = LOOP_SENTENCES) -> list[str]:
+def unpunctuated_heldout(split_: translation_training.Split, n: int = LOOP_SENTENCES) -> list[str]:
     """The first ``n`` held-out Tatoeba English sentences with their punctuation stripped."""
-    return [translation.strip_punctuation(s) for s in split_.heldout_sources[:n]]
+    return [translation_training.strip_punctuation(s) for s in split_.heldout_sources[:n]]
 
 
-def measure(trained: translation.Trained, split_: translation.Split, n_steps: int = STEPS) -> dict:
+def measure(trained: translation.Trained, split_: translation_training.Split, n_steps: int = STEPS) -> dict:
     """Held-out Tatoeba BLEU/chrF, the loop count, figure 5's links per IG baseline, and AER of IG (per
     baseline), attention and the diagonal per aligned set."""
-    record = dict(translation.evaluate(trained, split_, test_sets=())["tatoeba"])
+    record = dict(translation_training.evaluate(trained, split_, test_sets=())["tatoeba"])
     sentences = unpunctuated_heldout(split_)
     record["loops"] = len(translation.loops(trained, sentences))
     record["loop_sentences"] = len(sentences)
@@ -74,19 +74,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     final = translation.load(args.checkpoint)
-    split_ = translation.split(final.config)
+    split_ = translation_training.split(final.config)
     paths = sorted(Path(args.snapshots).glob("step_*.pt"))
     paths = [p for k, p in enumerate(paths) if k % args.every == args.every - 1 or k in (0, len(paths) - 1)]
     rows = []
     for path in paths:
         start = time.perf_counter()
-        row = {"update": int(path.stem.split("_")[1]), **measure(translation.load_snapshot(final, path), split_)}
+        row = {"update": int(path.stem.split("_")[1]), **measure(translation_training.load_snapshot(final, path), split_)}
         rows.append(row)
         print(f"{path.name}: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
                                            if not k.startswith("figure5_rise"))
               + f" ({time.perf_counter() - start:.0f} s)", flush=True)
     run = {"checkpoint": Path(args.checkpoint).name, "updates": len(final.losses), "seconds": final.seconds,
-           "threads": args.train_threads, "updates_per_epoch": translation.updates_per_epoch(split_, final)}
+           "threads": args.train_threads, "updates_per_epoch": translation_training.updates_per_epoch(split_, final)}
     Path(args.out).write_text(json.dumps({**run, "snapshots": rows}, indent=1) + "\n")
     print(f"wrote {args.out}")
 
