@@ -24,7 +24,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
@@ -67,6 +67,15 @@ def check_number(value: Any, name: str, positive: bool = False, expected: str = 
             or (at_most is not None and value > at_most)):
         raise ValueError(f"{name} must be {what}, got {value!r}")
     return float(value)
+
+
+def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
+    """One of ``choices``, the names of a fixed set of options (a quadrature rule, a baseline, ...)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {', '.join(choices)} (a str), got {quote(value)}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 AUTO = "auto"

@@ -14,6 +14,7 @@ from iglib.arguments import (
     check_args,
     check_baselines,
     check_batch_size,
+    check_choice,
     check_count,
     check_device,
     check_inputs,
@@ -101,6 +102,21 @@ def test_check_batch_size_accepts_none_auto_and_positive_ints(value, expected):
 def test_check_batch_size_refuses_other_values(value, error, message):
     with pytest.raises(error, match=re.escape(message)):
         check_batch_size(value)
+
+
+def test_check_choice_returns_one_of_the_choices():
+    assert check_choice("zero", "baseline", ("black", "zero")) == "zero"
+
+
+@pytest.mark.parametrize("value, error, message", [
+    ("white", ValueError, "baseline must be one of black, zero, got 'white'"),
+    ("Black", ValueError, "baseline must be one of black, zero, got 'Black'"),
+    (None, TypeError, "baseline must be one of black, zero (a str), got None"),
+    (0, TypeError, "baseline must be one of black, zero (a str), got 0"),
+])
+def test_check_choice_refuses_other_values_naming_the_argument_and_value(value, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        check_choice(value, "baseline", ("black", "zero"))
 
 
 def test_quote_cuts_long_values_and_shows_small_tensors_values():

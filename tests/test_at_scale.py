@@ -1,9 +1,11 @@
 """iglib.apps.at_scale: every item exactly once over the ranks, results equal to direct calls, resume after an
-interruption, torchrun with 2 processes equal to 1 process item by item, clear errors."""
+interruption, torchrun with 2 processes equal to 1 process item by item, clear errors (from Python: a TypeError or
+ValueError naming the argument and the value; on the command line: an argparse error naming the flag)."""
 from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -16,6 +18,7 @@ import torch
 
 import iglib
 from iglib.apps import at_scale
+from iglib.apps.at_scale import cli
 from iglib.experiments import imagenet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,7 +42,7 @@ def images(tmp_path_factory) -> Path:
 
 
 def _config(argv: list[str]) -> tuple[dict, object]:
-    return at_scale.parse_args(argv)
+    return cli.parse_args(argv)
 
 
 def _env() -> dict:
@@ -79,7 +82,7 @@ def test_list_images_finds_images_at_any_depth(images):
 
 # ------------------------------------------------------------------------------ one process
 def test_images_equal_direct_integrated_gradients(images, tmp_path, capsys):
-    at_scale.main(["--images", str(images), "--out", str(tmp_path), "--steps", str(STEPS), "--chunk", "3"])
+    cli.main(["--images", str(images), "--out", str(tmp_path), "--steps", str(STEPS), "--chunk", "3"])
     printed = capsys.readouterr().out
     assert "4 items computed on 1 process (per rank: 4)" in printed and "items/s" in printed and "within 5%" in printed
     result = at_scale.load(tmp_path)
@@ -101,7 +104,7 @@ def test_images_equal_direct_integrated_gradients(images, tmp_path, capsys):
 
 def test_other_methods_and_a_fixed_class(images, tmp_path):
     out = tmp_path / "gxi"
-    at_scale.main(["--images", str(images), "--out", str(out), "--attribution-method", "gradient_x_input", "--target", "554",
+    cli.main(["--images", str(images), "--out", str(out), "--attribution-method", "gradient_x_input", "--target", "554",
                    "--baseline", "zero", "--limit", "1"])
     result = at_scale.load(out)
     name = result.names[0]
@@ -117,7 +120,7 @@ def test_probability_output_and_chosen_items_as_notebook_08_calls_it(images, tmp
     names = at_scale.list_images(images)
     chosen = [names[2], names[0]]
     config = at_scale.image_config(images, steps=STEPS, output="probability")
-    assert config == at_scale.parse_args(["--images", str(images), "--out", "x", "--steps", str(STEPS),
+    assert config == cli.parse_args(["--images", str(images), "--out", "x", "--steps", str(STEPS),
                                           "--output", "probability"])[0]
     index = at_scale.run(config, tmp_path, chunk=1, device="cpu", items=chosen, quiet=True)
     result = at_scale.load(tmp_path)
@@ -140,7 +143,7 @@ def test_image_config_and_items_errors(images, tmp_path):
     for kwargs, error, message in [
         ({"output": "logits"}, ValueError, "output must be one of logit, probability, got 'logits'"),
         ({"baseline": "white"}, ValueError, "baseline must be one of"),
-        ({"target": 3}, ValueError, "target must be 'top1' or a class index"),
+        ({"target": 3}, TypeError, r"target must be top1 or a class index 0\.\.999 .*, got 3"),
         ({"steps": 0}, ValueError, "steps must be >= 1, got 0"),
         ({"steps": 2.5}, TypeError, "steps must be an int"),
     ]:
@@ -160,7 +163,7 @@ def test_image_config_and_items_errors(images, tmp_path):
 
 def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, monkeypatch, capsys):
     argv = ["--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--limit", "3"]
-    at_scale.main(argv + ["--out", str(tmp_path / "whole")])
+    cli.main(argv + ["--out", str(tmp_path / "whole")])
     whole = at_scale.load(tmp_path / "whole")
 
     out = tmp_path / "interrupted"
@@ -175,7 +178,7 @@ def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, mon
 
     monkeypatch.setattr(at_scale.Images, "compute", compute_then_fail)
     with pytest.raises(KeyboardInterrupt):
-        at_scale.main(argv + ["--out", str(out)])
+        cli.main(argv + ["--out", str(out)])
     (out / ".shard-000002.pt.999.tmp").write_bytes(b"half a file")  # a write cut short
     with pytest.raises(ValueError, match="has not finished"):
         at_scale.load(out)
@@ -183,7 +186,7 @@ def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, mon
 
     monkeypatch.setattr(at_scale.Images, "compute", original)
     capsys.readouterr()
-    at_scale.main(argv + ["--out", str(out)])
+    cli.main(argv + ["--out", str(out)])
     printed = capsys.readouterr().out
     assert "1 item computed" in printed and "2 were done before" in printed
     index = torch.load(out / "index.pt", weights_only=True)
@@ -195,16 +198,16 @@ def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, mon
         assert torch.equal(resumed.attributions[name], whole.attributions[name])
         assert resumed.completeness[name] == whole.completeness[name]
 
-    at_scale.main(argv + ["--out", str(out)])  # nothing left: nothing computed, same result
+    cli.main(argv + ["--out", str(out)])  # nothing left: nothing computed, same result
     assert "0 items computed" in capsys.readouterr().out
     assert at_scale.load(out).completeness == whole.completeness
 
 
 def test_an_output_folder_of_another_configuration_is_refused(images, tmp_path):
     argv = ["--images", str(images), "--out", str(tmp_path), "--chunk", "1", "--limit", "1"]
-    at_scale.main(argv + ["--steps", "2"])
+    cli.main(argv + ["--steps", "2"])
     with pytest.raises(ValueError, match=r"--out .*another configuration.*steps 2 there, 3 now"):
-        at_scale.main(argv + ["--steps", "3"])
+        cli.main(argv + ["--steps", "3"])
 
 
 # ----------------------------------------------------------------------------- two processes
@@ -242,7 +245,7 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     from iglib.experiments.text import classifier as clf, questions as qs, triggers as tg
     from iglib.experiments.text.tokens import tokenize
 
-    at_scale.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
+    cli.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
                    "--chunk", "8"])
     run = at_scale.load(tmp_path)
     tokens, scores, targets, deltas = run.token_scores()
@@ -263,7 +266,7 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     shards = sorted(tmp_path.glob("shard-*.pt"))
     shards[len(shards) // 2].unlink()
     (tmp_path / "index.pt").unlink()
-    at_scale.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
+    cli.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
                    "--chunk", "8"])
     again = at_scale.load(tmp_path)
     assert again.completeness == run.completeness and again.targets == run.targets
@@ -272,10 +275,104 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     labels = [qs.LABELS[k] for k in targets]
     mined = tg.mine_triggers(tokens, scores, labels, min_count=2)
     assert set(mined) == set(labels)
-    assert at_scale.parse_args(["--questions", "heldout", "--out", "x", "--target", "top1"])[0]["target"] == "predicted"
-    assert at_scale.parse_args(["--questions", "heldout", "--out", "x", "--target", "YESNO"])[0]["target"] == "2"
+    assert cli.parse_args(["--questions", "heldout", "--out", "x", "--target", "top1"])[0]["target"] == "predicted"
+    assert cli.parse_args(["--questions", "heldout", "--out", "x", "--target", "YESNO"])[0]["target"] == "2"
     with pytest.raises(ValueError, match="needs a questions run"):
         at_scale.Attributions({"kind": "images"}, [], {}, {}, {}, {}, {}).token_scores()
+
+
+# --------------------------------------------------------------------- the checks, from Python
+METHODS = "riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gausslegendre"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"steps": 0}, ValueError, "steps must be >= 1, got 0"),
+    ({"steps": -3}, ValueError, "steps must be >= 1, got -3"),
+    ({"steps": 2.5}, TypeError, "steps must be an int >= 1, got 2.5"),
+    ({"steps": "32"}, TypeError, "steps must be an int >= 1, got '32'"),
+    ({"steps": True}, TypeError, "steps must be an int >= 1, got True"),
+    ({"steps": 1, "method": "riemann_trapezoid"}, ValueError,
+     "steps for method riemann_trapezoid (it needs both ends) must be >= 2, got 1"),
+    ({"baseline": "white"}, ValueError, "baseline must be one of black, zero, blurred, uniform, got 'white'"),
+    ({"baseline": None}, TypeError, "baseline must be one of black, zero, blurred, uniform (a str), got None"),
+    ({"baseline": 0.0}, TypeError, "baseline must be one of black, zero, blurred, uniform (a str), got 0.0"),
+    ({"method": "simpson"}, ValueError, f"method must be one of {METHODS}, got 'simpson'"),
+    ({"method": 3}, TypeError, f"method must be one of {METHODS} (a str), got 3"),
+    ({"attribution_method": "magic"}, ValueError, "attribution_method must be one of ig, gradient, "),
+    ({"target": "1000"}, ValueError, "target must be top1 or a class index 0..999 (the str 'top1' or '0'..'999'), "
+                                     "got '1000'"),
+])
+def test_image_config_checks_name_the_argument_and_the_value(images, kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        at_scale.image_config(images, **kwargs)
+
+
+def test_image_config_accepts_what_the_checks_allow(images):
+    config = at_scale.image_config(images, steps=np.int64(2), method="riemann_trapezoid", baseline="blurred",
+                                   target="207")
+    assert config["steps"] == 2 and type(config["steps"]) is int and config["target"] == "207"
+    # the trapezoid rule's 2 steps bind IG only: gradient takes no steps (and no rule)
+    config = at_scale.image_config(images, attribution_method="gradient", steps=1, method="riemann_trapezoid")
+    assert config["steps"] is None and config["method"] is None
+    with pytest.raises(TypeError, match=re.escape("folder must be a folder of images (a str or Path), got 3")):
+        at_scale.image_config(3)
+    with pytest.raises(ValueError, match="folder must be a folder of images, got '/no/such/folder'"):
+        at_scale.image_config("/no/such/folder")
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"steps": 0}, ValueError, "steps must be >= 1, got 0"),
+    ({"steps": 16.0}, TypeError, "steps must be an int >= 1, got 16.0"),
+    ({"method": "simpson"}, ValueError, f"method must be one of {METHODS}, got 'simpson'"),
+    ({"split": "validation"}, ValueError, "split must be one of heldout, unseen, seen, training, got 'validation'"),
+    ({"target": "PERSON"}, ValueError, "target must be predicted, one of NUMERIC, DATETIME, YESNO, STRING or 0..3 "
+                                       "(a str) for questions, got 'PERSON'"),
+    ({"target": 2}, TypeError, "target must be predicted, one of NUMERIC, DATETIME, YESNO, STRING or 0..3 (a str), "
+                               "got 2"),
+    ({"checkpoint": "/no/such.pt"}, ValueError, "checkpoint must be a classifier checkpoint file, got '/no/such.pt'"),
+    ({"checkpoint": 7}, TypeError, "checkpoint must be None or a checkpoint file (a str or Path), got 7"),
+])
+def test_question_config_checks_name_the_argument_and_the_value(kwargs, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        at_scale.question_config(**kwargs)
+
+
+def test_question_config_is_what_the_command_line_builds():
+    config = at_scale.question_config("heldout", target="YESNO", steps=8)
+    assert config["target"] == "2" and config["steps"] == 8 and config["kind"] == "questions"
+    assert config == cli.parse_args(["--questions", "heldout", "--out", "x", "--target", "YESNO", "--steps", "8"])[0]
+    assert at_scale.question_config(target="top1")["target"] == "predicted"
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"chunk": 0}, ValueError, "chunk must be >= 1, got 0"),
+    ({"chunk": "4"}, TypeError, "chunk must be an int >= 1, got '4'"),
+    ({"limit": 0}, ValueError, "limit must be >= 1, got 0"),
+    ({"internal_batch_size": "lots"}, ValueError,
+     "internal_batch_size must be None, an int >= 1 or 'auto', got 'lots'"),
+    ({"internal_batch_size": 0}, ValueError, "internal_batch_size must be >= 1, got 0"),
+    ({"device": "tpu"}, ValueError, "device must be cpu, cuda or cuda:N, got 'tpu'"),
+    ({"device": "meta"}, ValueError, "device must be cpu, cuda or cuda:N, got 'meta'"),
+    ({"device": 0}, TypeError, "device must be None, cpu, cuda or cuda:N (a str or torch.device), got 0"),
+])
+def test_run_checks_its_options_before_it_starts(images, tmp_path, kwargs, error, message):
+    config = at_scale.image_config(images, steps=STEPS)
+    options = {"chunk": 1, "device": "cpu", **kwargs}
+    with pytest.raises(error, match=re.escape(message)):
+        at_scale.run(config, tmp_path / "out", **options)
+    assert not (tmp_path / "out").exists()  # refused before any folder, model or process group
+    assert at_scale.run_options(1, torch.device("cpu"), "auto", 3) == (1, torch.device("cpu"), "auto", 3)
+
+
+def test_the_command_line_names_the_flag_of_the_argument_a_check_names(images, tmp_path, capsys):
+    assert cli.as_flags("internal_batch_size must be >= 1, got 0") == "--internal-batch-size must be >= 1, got 0"
+    assert cli.as_flags("folder 'x' holds no image") == "--images 'x' holds no image"
+    assert cli.as_flags("split must be one of heldout") == "--questions must be one of heldout"
+    assert cli.as_flags("--checkpoint is for --questions") == "--checkpoint is for --questions"
+    assert cli.as_flags("questions without a single token") == "questions without a single token"
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--images", str(images), "--out", str(tmp_path), "--steps", "1", "--method", "riemann_trapezoid"])
+    assert "--steps for method riemann_trapezoid (it needs both ends) must be >= 2, got 1" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -301,7 +398,7 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
 ])
 def test_bad_arguments_name_the_flag(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        at_scale.parse_args(argv)
+        cli.parse_args(argv)
     assert exit_info.value.code == 2
     assert flag in capsys.readouterr().err
 
@@ -318,7 +415,7 @@ def test_bad_image_arguments_name_the_flag(images, tmp_path, capsys):
         (["--images", str(images), "--output", "odds"], "--output"),
     ]:
         with pytest.raises(SystemExit):
-            at_scale.parse_args(argv + ["--out", str(tmp_path / "out")])
+            cli.parse_args(argv + ["--out", str(tmp_path / "out")])
         assert message in capsys.readouterr().err
 
 
