@@ -17,6 +17,7 @@ import pytest
 import torch
 
 import iglib
+from iglib import baselines
 from iglib.apps import at_scale
 from iglib.apps.at_scale import cli
 from iglib.experiments import imagenet
@@ -88,7 +89,7 @@ def test_images_equal_direct_integrated_gradients(images, tmp_path, capsys):
     result = at_scale.load(tmp_path)
     assert result.names == at_scale.list_images(images)
     assert sorted(p.name for p in tmp_path.glob("shard-*.pt")) == ["shard-000000.pt", "shard-000001.pt"]
-    model = imagenet.load_classifier()
+    model = imagenet.load_classifier(channels_last=True)   # at_scale's layout on a CPU
     for name in result.names[:2]:
         x = imagenet.preprocess(images / name)
         target = int(model(x).argmax())
@@ -109,9 +110,25 @@ def test_other_methods_and_a_fixed_class(images, tmp_path):
     result = at_scale.load(out)
     name = result.names[0]
     x = imagenet.preprocess(images / name)
-    expected = iglib.gradient_x_input(imagenet.load_classifier(), x, torch.zeros_like(x), target=554)
+    expected = iglib.gradient_x_input(imagenet.load_classifier(channels_last=True), x, torch.zeros_like(x), target=554)
     assert result.targets[name] == 554 and torch.equal(result.attributions[name], expected[0])
     assert result.config["steps"] is None and result.config["method"] is None
+
+
+@pytest.mark.parametrize("baseline, make", [
+    ("gaussian", lambda x: baselines.gaussian_noise(x, 0.5, at_scale.LOW, at_scale.HIGH, seed=0)),
+    ("maximum_distance", lambda x: baselines.maximum_distance(x, at_scale.LOW, at_scale.HIGH)),
+])
+def test_the_noise_and_farthest_baselines_are_the_librarys(baseline, make, images, tmp_path):
+    """Notebook 12 measures these two baselines through at_scale: each is iglib.baselines' own."""
+    config = at_scale.image_config(images, attribution_method="gradient_x_input", baseline=baseline)
+    at_scale.run(config, tmp_path, chunk=1, items=at_scale.list_images(images)[:1], quiet=True)
+    result = at_scale.load(tmp_path)
+    name = result.names[0]
+    x = imagenet.preprocess(images / name)
+    model = imagenet.load_classifier(channels_last=True)
+    expected = iglib.gradient_x_input(model, x, make(x), target=result.targets[name])
+    assert torch.equal(result.attributions[name], expected[0])
 
 
 def test_probability_output_and_chosen_items_as_notebook_08_calls_it(images, tmp_path):
@@ -125,7 +142,7 @@ def test_probability_output_and_chosen_items_as_notebook_08_calls_it(images, tmp
     index = at_scale.run(config, tmp_path, chunk=1, device="cpu", items=chosen, quiet=True)
     result = at_scale.load(tmp_path)
     assert result.names == index["items"] == chosen
-    model = imagenet.load_classifier()
+    model = imagenet.load_classifier(channels_last=True)   # at_scale's layout on a CPU
     probabilities = lambda v: model(v).softmax(dim=-1)
     for name in chosen:
         x = imagenet.preprocess(images / name)
@@ -293,9 +310,9 @@ METHODS = "riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gauss
     ({"steps": True}, TypeError, "steps must be an int >= 1, got True"),
     ({"steps": 1, "method": "riemann_trapezoid"}, ValueError,
      "steps for method riemann_trapezoid (it needs both ends) must be >= 2, got 1"),
-    ({"baseline": "white"}, ValueError, "baseline must be one of black, zero, blurred, uniform, got 'white'"),
-    ({"baseline": None}, TypeError, "baseline must be one of black, zero, blurred, uniform (a str), got None"),
-    ({"baseline": 0.0}, TypeError, "baseline must be one of black, zero, blurred, uniform (a str), got 0.0"),
+    ({"baseline": "white"}, ValueError, "baseline must be one of black, zero, blurred, uniform, gaussian, maximum_distance, got 'white'"),
+    ({"baseline": None}, TypeError, "baseline must be one of black, zero, blurred, uniform, gaussian, maximum_distance (a str), got None"),
+    ({"baseline": 0.0}, TypeError, "baseline must be one of black, zero, blurred, uniform, gaussian, maximum_distance (a str), got 0.0"),
     ({"method": "simpson"}, ValueError, f"method must be one of {METHODS}, got 'simpson'"),
     ({"method": 3}, TypeError, f"method must be one of {METHODS} (a str), got 3"),
     ({"attribution_method": "magic"}, ValueError, "attribution_method must be one of ig, gradient, "),

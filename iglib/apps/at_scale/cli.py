@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", default="gausslegendre", choices=quadrature.METHODS,
                         help="IG's quadrature rule (the method= of iglib.integrated_gradients)")
     parser.add_argument("--baseline", default=None, choices=sorted(BASELINES) + ["zero-embedding"],
-                        help="images: black (default, the paper's), zero, blurred, uniform; "
+                        help=f"images: black (default, the paper's), {', '.join(sorted(set(BASELINES) - {'black'}))}; "
                              "questions: zero-embedding (the only one)")
     parser.add_argument("--target", default=None,
                         help="images: top1 (default) or a class index 0..999; "
@@ -80,7 +80,7 @@ def _image_config(args: argparse.Namespace) -> dict:
     if args.checkpoint is not None:
         raise ValueError("--checkpoint is for --questions; images use the ImageNet classifier")
     if args.baseline == "zero-embedding":
-        raise ValueError("--baseline zero-embedding is for --questions; images take black, zero, blurred or uniform")
+        raise ValueError(f"--baseline zero-embedding is for --questions; images take {', '.join(BASELINES)}")
     return image_config(args.images, **_given(args, "attribution_method", "baseline", "target", "steps", "method",
                                               "output"))
 

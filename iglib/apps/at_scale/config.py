@@ -31,6 +31,8 @@ BASELINES: dict[str, Callable[[Tensor], Tensor]] = {
     "zero": torch.zeros_like,  # mid-grey (pixels 127)
     "blurred": bl.blurred,  # Gaussian blur, sigma 20 pixels
     "uniform": lambda x: bl.uniform_noise(x, LOW, HIGH, seed=0),
+    "gaussian": lambda x: bl.gaussian_noise(x, 0.5, LOW, HIGH, seed=0),  # x + N(0, 0.5^2) (64 pixel levels), clipped
+    "maximum_distance": lambda x: bl.maximum_distance(x, LOW, HIGH),  # the valid image farthest from x
 }
 # Attribution methods in the common convention attribute(model, inputs, baselines, target=...).
 ATTRIBUTION_METHODS = ("ig", *methods.__all__)

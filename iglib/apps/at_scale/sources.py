@@ -34,7 +34,8 @@ class Images:
     def __init__(self, config: dict, device: torch.device, internal_batch_size: int | str | None = None):
         self.config, self.device, self.internal_batch_size = config, device, internal_batch_size
         self.root = Path(config["source"])
-        classifier = imagenet.load_classifier(device)
+        # channels-last weights: about 1.3x faster on a CPU in float32, the same function (last digits move)
+        classifier = imagenet.load_classifier(device, channels_last=torch.device(device).type == "cpu")
         self.model = (classifier if config.get("output", "logit") == "logit"
                       else lambda x: classifier(x).softmax(dim=-1))
 
