@@ -269,6 +269,13 @@ MATERIALISE = ("load real weights first (model.to_empty(device='cpu') then model
 RANDOM_IN_TRAINING = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
+def model_dtype(model: Any) -> torch.dtype:
+    """The dtype of the model's first parameter when it is floating point, else float64 (a parameter-free
+    callable, such as the toys written as functions)."""
+    param = next(model.parameters(), None) if isinstance(model, nn.Module) else None
+    return param.dtype if param is not None and param.is_floating_point() else torch.float64
+
+
 def check_model(model: Any, inputs: Tensor, name: str = "model") -> None:
     """A callable on the inputs' device and dtype; warn when it (or a dropout or batch-norm
     submodule) is in training mode."""

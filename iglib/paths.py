@@ -15,19 +15,28 @@ A *path* here is either
   autodiff unless it has a ``velocity(alphas)`` method; or
 - a tensor of points [P, *inputs.shape] joined by straight segments (points[0] the
   baseline, points[-1] the input); each segment is integrated with the chosen rule.
+
+In the plane of two features (notebooks 06 and 07): :func:`path_curve` (a path's points),
+:func:`contour_grid` (F over a box), :func:`bend_sweep` (the attributions along
+``toys.bent_path`` for a grid of bends) and :func:`symmetry_case` (the uniqueness proof run on
+one path: its witness and the attributions on the proof's f along the path and the straight line).
 """
 from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from .arguments import Model, TargetLike, check_baselines, check_device, check_inputs
 from .forward import Score, prepare
+from .integrated_gradients import integrated_gradients
 from .quadrature import nodes
+from .toys import SymmetryWitness, bent_path, symmetry_witness
 
 Path = Union[Callable[[Tensor], Tensor], Tensor]
 
@@ -227,3 +236,159 @@ def piecewise_path_integrated_gradients(
             end = piece(torch.ones(1, dtype=torch.float64))[0]
         pieces.append(path_integrated_gradients(model, end, piece, target=target, n_steps=n_steps))
     return torch.stack(pieces)
+
+
+# ---------------------------------------------------------------- paths in the plane of two features
+MONOTONE_BEND = 2 / math.pi  # bent_path and detour_path stay monotone for |bend| <= 2 / pi
+
+# The symmetry proof's path family: toys.bent_path with its bump confined to [start, stop].
+detour_path = bent_path
+
+
+def path_curve(path: Path, n: int = 201) -> np.ndarray:
+    """The points of a path through two features (one example), [n, 2] (or [P, 2] for a tensor of points)."""
+    if isinstance(path, Tensor):
+        points = path
+    else:
+        with torch.no_grad():
+            points = path(torch.linspace(0, 1, n, dtype=torch.float64))
+    points = points.detach().cpu().double().reshape(len(points), -1)
+    if points.shape[1] != 2:
+        raise ValueError(f"path_curve draws paths through 2 features (one example), got {points.shape[1]} values per point")
+    return points.numpy()
+
+
+@dataclass
+class Contours:
+    """F on a grid over the box [lo, hi] of two features: x1 [G], x2 [G], F [G, G] (rows follow x2)."""
+
+    x1: np.ndarray
+    x2: np.ndarray
+    F: np.ndarray
+
+
+def contour_grid(
+    model: Model, lo: Sequence[float], hi: Sequence[float], n: int = 81, target: TargetLike = None
+) -> Contours:
+    """Evaluate F on an n x n grid over [lo_1, hi_1] x [lo_2, hi_2] (one forward pass)."""
+    x1, x2 = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+    g1, g2 = np.meshgrid(x1, x2)
+    points = torch.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1), dtype=torch.float64)
+    F, points, _ = prepare(model, points, None, target)
+    values = F.values(points[None])[0]
+    return Contours(x1, x2, values.detach().cpu().double().numpy().reshape(n, n))
+
+
+def _one_pair(inputs: Tensor, baselines: Any) -> tuple[Tensor, Tensor]:
+    x = check_inputs(inputs)
+    if x.shape != (1, 2):
+        raise ValueError(f"the path pictures need one example with 2 features, inputs of shape (1, 2); got {tuple(x.shape)}")
+    return x, check_baselines(baselines, x)
+
+
+def _increasing(values: Sequence[float]) -> list[float]:
+    grid = np.asarray(values, dtype=float)
+    if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) <= 0):
+        raise ValueError(f"bends must be a non-empty increasing sequence of numbers, got {list(values)}")
+    return [float(v) for v in grid]
+
+
+@dataclass
+class BendSweep:
+    """The path attributions along ``toys.bent_path(x', x, bend)`` for every bend on a grid, with IG
+    (the straight line), F(x) - F(x'), each path's points and F's contours around them."""
+
+    bends: list[float]
+    attributions: dict[float, np.ndarray]  # bend -> (a1, a2)
+    straight: np.ndarray  # IG's (a1, a2)
+    difference: float  # F(x) - F(x')
+    curves: dict[float, np.ndarray]  # bend -> the path's points [n, 2]
+    line: np.ndarray  # the straight line's points [n, 2]
+    contours: Contours
+
+    def at(self, bend: float) -> dict:
+        """The numbers at ``bend`` (one of ``bends``)."""
+        a = self.attributions[bend]
+        return {
+            "bend": bend,
+            "attributions": (float(a[0]), float(a[1])),
+            "sum": float(a.sum()),
+            "difference": self.difference,
+            "straight": (float(self.straight[0]), float(self.straight[1])),
+        }
+
+
+def bend_sweep(
+    model: Model,
+    inputs: Tensor,
+    bends: Sequence[float],
+    baselines: Any = None,
+    target: TargetLike = None,
+    n_steps: int = 64,
+    grid: int = 81,
+) -> BendSweep:
+    """For every bend in the increasing ``bends``, the attributions along ``toys.bent_path(x', x, bend)``
+    (``path_integrated_gradients``, m = ``n_steps`` Gauss-Legendre nodes), with IG for comparison and
+    F on a ``grid`` x ``grid`` box around all the paths. ``inputs``: one example with 2 features."""
+    x, base = _one_pair(inputs, baselines)
+    options = _increasing(bends)
+    paths = {b: bent_path(base, x, b) for b in options}
+    attributions = {
+        b: path_integrated_gradients(model, x, p, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+        for b, p in paths.items()
+    }
+    straight = integrated_gradients(model, x, base, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
+    F, x, base = prepare(model, x, base, target)
+    difference = float(F.difference(x, base)[0])
+    curves = {b: path_curve(p) for b, p in paths.items()}
+    corners = np.concatenate(list(curves.values()))
+    span = corners.max(0) - corners.min(0)
+    contours = contour_grid(model, corners.min(0) - 0.08 * span, corners.max(0) + 0.08 * span, grid, target)
+    line = path_curve(straight_line(base, x))
+    return BendSweep(options, attributions, straight, difference, curves, line, contours)
+
+
+# ---------------------------------------------------------------- the symmetry proof
+@dataclass
+class SymmetryCase:
+    """What the proof finds for one path from (0, 0) to (1, 1): the witness (t0, t1, t2, a, b,
+    i, j, f), the points of the path, and the attributions (x_i, x_j) on f along the path
+    (split at t1 and t2) and along the straight line (split at a and b)."""
+
+    witness: SymmetryWitness
+    path: np.ndarray
+    attributions: tuple[float, float]
+    straight: tuple[float, float]
+
+
+def symmetry_case(path: Path, n_steps: int = 64) -> SymmetryCase:
+    """Run the proof on a callable ``path`` from x' = (0, 0) to x = (1, 1): find the witness
+    and attribute its f along the path and along the straight line.
+
+    Raises ``toys.SymmetricPathError`` for a path with gamma_1 = gamma_2 everywhere.
+    """
+    w = symmetry_witness(path)
+    x, base = w.inputs.reshape(1, -1), w.baselines.reshape(1, -1)
+    along = piecewise_path_integrated_gradients(w.f, path, (w.t1, w.t2), n_steps=n_steps).sum(0)
+    line = piecewise_path_integrated_gradients(w.f, straight_line(base, x), (w.a, w.b), n_steps=n_steps).sum(0)
+    pick = lambda t: (float(t[0, w.i]), float(t[0, w.j]))  # noqa: E731
+    return SymmetryCase(w, path_curve(path), pick(along), pick(line))
+
+
+def symmetry_cases(
+    bends: Sequence[float], window: Sequence[float], n_steps: int = 64
+) -> dict[tuple[float, float, float], SymmetryCase]:
+    """:func:`symmetry_case` of ``detour_path`` from (0, 0) to (1, 1) for every bend in ``bends`` and
+    window [start, stop] with start < stop from the grid ``window`` (inside [0, 1]), keyed by
+    (bend, start, stop). Bend 0 is the straight line, where no witness exists: it is left out."""
+    bend_options, ends = _increasing(bends), _increasing(window)
+    if ends[0] < 0 or ends[-1] > 1:
+        raise ValueError(f"window must be a grid inside [0, 1], got {list(window)}")
+    x = torch.ones(1, 2, dtype=torch.float64)
+    cases: dict[tuple[float, float, float], SymmetryCase] = {}
+    for b in bend_options:
+        for s in ends:
+            for e in ends:
+                if b != 0 and s < e:
+                    cases[b, s, e] = symmetry_case(detour_path(torch.zeros_like(x), x, b, s, e), n_steps)
+    return cases

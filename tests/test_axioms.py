@@ -15,6 +15,14 @@ from iglib.checks.axioms import (
     SENSITIVITY_B,
     SYMMETRY_PRESERVATION,
 )
+from iglib.checks.report import (
+    axiom_report,
+    result_of,
+    round_numbers,
+    verdict_markdown,
+    violations_report,
+    violations_summary,
+)
 from iglib.integrated_gradients import integrated_gradients
 from iglib.paths import path_integrated_gradients
 
@@ -276,3 +284,72 @@ def test_table_api(table):
     assert SYMMETRY_PRESERVATION in table._repr_markdown_()
     # every (attribution method, witness) pair ran once
     assert len(table.results) == len(EXPECTED) * len(axioms.paper_witnesses())
+
+
+# ---------------------------------------------------------------- the table as text (iglib.checks.report)
+# Ground truths are the paper's closed-form counterexamples (ig-reference.md section 3):
+# gradient 0 on 1 - ReLU(1 - x) at x = 2; DeConvNet gives x2 exactly 0 on f;
+# DeepLIFT (1.5, -0.5) for f and (2, -1) for g; gradient x input (3, -1), summing to 2.
+REPORT_METHODS = {
+    "gradient": methods.gradient,
+    "gradient x input": methods.gradient_x_input,
+    "DeConvNet": methods.deconvnet,
+    "DeepLIFT": methods.deeplift,
+    "expected gradients": functools.partial(methods.expected_gradients, n_samples=64, seed=0),
+    "IG": functools.partial(integrated_gradients, n_steps=64),
+}
+ROUGH = ("expected gradients",)
+
+
+@pytest.fixture(scope="module")
+def report_table():
+    return axioms.axiom_table(REPORT_METHODS)
+
+
+def test_reports_round_sampled_methods_and_list_every_violation(report_table):
+    text = axiom_report(report_table, IMPLEMENTATION_INVARIANCE, rough=ROUGH)
+    lines = {line[2:].split("  ")[0]: line for line in text.splitlines() if line.startswith("  ") and not line.startswith("  W")}
+    assert "(1.5, -0.5) | (2, -1) \u2717" in lines["DeepLIFT"]                       # f and g, violated
+    assert lines["IG"].rstrip().endswith("\u2713")
+    eg = result_of(report_table, "expected gradients", IMPLEMENTATION_INVARIANCE).witness["attributions"][0]
+    assert f"({eg[0].item():.3g}, {eg[1].item():.3g})" in lines["expected gradients"]
+    completeness = axiom_report(report_table, COMPLETENESS)
+    assert "[F(x) - F(x') = 1]" in completeness and "W2: " in completeness and "W3: " not in completeness  # two witnesses
+    assert len(axiom_report(report_table, SENSITIVITY_A, rough=ROUGH)) <= 1500                 # one slide
+    report = violations_report(report_table, rough=ROUGH)
+    assert report.count(" breaks ") == len(report_table.violations())
+    assert "DeepLIFT breaks Implementation invariance" in report
+    assert "-0" not in axiom_report(report_table, SENSITIVITY_B)  # -0.0 from x * 0 prints as 0
+    with pytest.raises(ValueError, match="axiom must be one of"):
+        axiom_report(report_table, "Monotonicity")
+
+
+def test_round_text_rounds_decimals_only():
+    assert round_numbers("sum 0.046875 differs from 1 at feature 0; (1.3125, -0.4375)", 3) == (
+        "sum 0.0469 differs from 1 at feature 0; (1.31, -0.438)"
+    )
+
+
+def test_violations_summary_is_one_line_per_method(report_table):
+    summary = violations_summary(report_table)
+    lines = summary.splitlines()
+    assert len(lines) == len(report_table.attribution_methods)
+    gradient = next(line for line in lines if line.startswith("gradient "))
+    assert "Sensitivity(a) (2 of 3)" in gradient
+    assert lines[-1].startswith(report_table.attribution_methods[-1]) and lines[-1].endswith("breaks none")  # IG
+
+
+def test_verdict_markdown_symbols_counts_and_footnotes(report_table):
+    note = "holds on this witness; another network breaks it"
+    footnotes = {("gradient", IMPLEMENTATION_INVARIANCE): note, ("DeepLIFT", SENSITIVITY_B): note}
+    markdown = verdict_markdown(report_table, footnotes=footnotes)
+    assert "| gradient | **\u2717 2/3** |" in markdown and "\u00b9 " + note in markdown
+    assert markdown.count("\u2713") + markdown.count("\u2717") == (
+        len(report_table.attribution_methods) * len(report_table.axioms))
+    with pytest.raises(ValueError, match="not in the table"):
+        verdict_markdown(report_table, footnotes={("saliency", SENSITIVITY_A): note})
+
+
+def test_result_of_an_unknown_witness(report_table):
+    with pytest.raises(KeyError, match="no result"):
+        result_of(report_table, "gradient", SENSITIVITY_A, 7)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 import iglib
-from iglib.interior import interior_gradients, saturation_alpha
+from iglib.interior import interior_gradients, saturation_alpha, saturation_path
 from iglib.quadrature import METHODS
 
 
@@ -62,3 +62,33 @@ def test_arguments_are_validated_like_integrated_gradients():
         interior_gradients(model, torch.randn(1, 6), method="simpson")
     with pytest.raises(ValueError, match="target"):
         interior_gradients(model, torch.randn(1, 6), target=7)
+
+
+# ---------------------------------------------------------------- the saturation path (notebook 03)
+def test_running_ig_is_completeness_along_the_path():
+    path = saturation_path(iglib.toys.one_minus_relu(), 2.0, 0.0, n_steps=300, grid=41)
+    np.testing.assert_allclose(path.points, 2 * path.alphas, atol=1e-15)
+    np.testing.assert_allclose(path.F, np.minimum(2 * path.alphas, 1.0), atol=1e-15)
+    np.testing.assert_array_equal(path.gradient, (path.alphas < 0.5).astype(float))
+    np.testing.assert_allclose(path.ig, path.F - path.F[0], atol=2 / 300)  # midpoint error <= (x - x') / m
+    # the running integral is the m-step midpoint rule: 6 of 10 nodes (k + 1/2) / 10 lie before
+    # the kink at alpha = 5/8, so IG = 8 * 6/10 = 4.8, not 5
+    coarse = saturation_path(iglib.toys.min_x_5(), 8.0, 0.0, n_steps=10, grid=41)
+    assert coarse.ig[-1] == pytest.approx(4.8, abs=1e-12)
+
+
+def test_saturation_path_arguments_are_checked():
+    with pytest.raises(TypeError, match="baseline must be a number"):
+        saturation_path(iglib.toys.one_minus_relu(), 2.0, baseline="zero")
+    with pytest.raises(ValueError, match="grid must be >= 2"):
+        saturation_path(iglib.toys.one_minus_relu(), 2.0, grid=1)
+
+
+def test_saturation_path_evaluates_F_and_its_gradient_as_interior_gradients_does():
+    """On G evenly spaced alphas (the true trapezoid's nodes k / (G - 1)) both give the same F and dF/dx."""
+    model = iglib.toys.min_x_5()
+    path = saturation_path(model, 8.0, 0.0, grid=17)
+    interior = interior_gradients(model, torch.tensor([[8.0]], dtype=torch.float64), n_steps=17, method="riemann_trapezoid")
+    np.testing.assert_allclose(interior.alphas.numpy(), path.alphas, atol=1e-15)
+    np.testing.assert_allclose(interior.scores[:, 0].numpy(), path.F, atol=1e-12)
+    np.testing.assert_allclose(interior.gradients[:, 0, 0].numpy(), path.gradient, atol=1e-12)

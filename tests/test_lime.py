@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from iglib.checks.evaluation import EvaluationCounter, rank_correlation, top_k, top_k_overlap
+from iglib.checks.evaluation import EvaluationCounter, kernel_width_sweep, rank_correlation, top_k, top_k_overlap
 from iglib.integrated_gradients import integrated_gradients
 from iglib.methods.lime import (
     effective_samples,
@@ -262,3 +262,36 @@ def test_rank_correlation_and_top_k():
     assert top_k_overlap(a, torch.tensor([0.0, 9.0, 8.0, 0.0]), 2) == 0.5
     with pytest.raises(ValueError, match="same number of features"):
         rank_correlation(a, torch.zeros(3))
+
+
+# ---------------------------------------------------------------- the kernel-width sweep (iglib.checks.evaluation)
+WIDTHS = (0.05, 0.5, 2.0, 8.0, 1000.0)
+X_ONE = torch.tensor([[1.0, -0.5, 2.0, 0.0, -1.5, 0.7]], dtype=torch.float64)
+BASE_ONE = torch.zeros(1, 6, dtype=torch.float64)
+
+
+def width_mlp(seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(6, 16), nn.Tanh(), nn.Linear(16, 2)).double().eval().requires_grad_(False)
+
+
+def test_width_decides_how_many_samples_the_fit_uses():
+    sweep = kernel_width_sweep(width_mlp(), X_ONE, torch.ones(6), WIDTHS, BASE_ONE, target=0, n_samples=200)
+    assert sweep.at(0.05)["effective samples"] == pytest.approx(1.0, abs=1e-6)  # x itself
+    assert sweep.at(1000.0)["effective samples"] == pytest.approx(200, rel=1e-3)  # all samples
+    assert np.all(np.diff(sweep.effective_samples) > 0)
+    assert sweep.at(3.0)["kernel width"] == 2.0  # nearest on a log scale
+
+
+def test_sweep_arguments_are_checked():
+    model = width_mlp()
+    with pytest.raises(ValueError, match="one example"):
+        kernel_width_sweep(model, torch.cat([X_ONE, X_ONE]), torch.ones(6), WIDTHS, target=0)
+    with pytest.raises(ValueError, match="one value per feature"):
+        kernel_width_sweep(model, X_ONE, torch.ones(5), WIDTHS, target=0)
+    with pytest.raises(ValueError, match="feature_names"):
+        kernel_width_sweep(model, X_ONE, torch.ones(6), WIDTHS, target=0, feature_names=["a"])
+    with pytest.raises(ValueError, match="widths"):
+        kernel_width_sweep(model, X_ONE, torch.ones(6), (0.0, 1.0), target=0)
+    with pytest.raises(ValueError, match="top_k"):
+        kernel_width_sweep(model, X_ONE, torch.ones(6), WIDTHS, target=0, top_k=7)

@@ -1,13 +1,30 @@
 """Path methods (iglib.paths): the straight line, curved and tabulated paths, axis-parallel paths and
 Shapley values against closed forms, completeness along curved paths, segments, and the errors."""
 import itertools
+import math
 
 import pytest
 import torch
 from torch import nn
 
+import iglib
+from iglib import toys
 from iglib.integrated_gradients import integrated_gradients
-from iglib.paths import Segment, StraightLine, axis_parallel_path, path_integrated_gradients, shapley_values, straight_line
+from iglib.paths import (
+    Segment,
+    StraightLine,
+    axis_parallel_path,
+    bend_sweep,
+    detour_path,
+    path_curve,
+    path_integrated_gradients,
+    piecewise_path_integrated_gradients,
+    segment,
+    shapley_values,
+    straight_line,
+    symmetry_case,
+    symmetry_cases,
+)
 
 pytestmark = pytest.mark.usefixtures("float64_module", "one_thread")  # tests/conftest.py
 
@@ -263,3 +280,103 @@ def test_an_order_that_is_not_a_permutation_is_an_error():
 def test_shapley_values_refuse_more_than_16_features():
     with pytest.raises(ValueError, match="n = 17 features per example, at most 16"):
         shapley_values(lambda z: z.sum(1), torch.ones(1, 17))
+
+
+# ---------------------------------------------------------------- paths in the plane of two features (06, 07)
+# On F(x1, x2) = x1 x2 from (0, 0) to (1, 1) along toys.bent_path with bend c
+# (gamma = (a + c sin(pi a) / 2, a - c sin(pi a) / 2)): PathIG_1 = 1/2 - 2c/pi, PathIG_2 = 1/2 + 2c/pi.
+# The proof's f on [a, b] is the same product shifted and scaled, so along a detour over the window
+# [a, b] with bend c: x_i gets (b - a)^2 (1/2 - 2|c|/pi), x_j gets (b - a)^2 (1/2 + 2|c|/pi), and on
+# the straight line each gets (b - a)^2 / 2.
+ONE = torch.ones(1, 2, dtype=torch.float64)
+ZERO = torch.zeros(1, 2, dtype=torch.float64)
+ALPHAS = torch.linspace(0, 1, 101, dtype=torch.float64)
+
+
+def bent_product(c: float) -> tuple[float, float]:
+    return 0.5 - 2 * c / math.pi, 0.5 + 2 * c / math.pi
+
+
+def test_detour_over_the_whole_path_is_bent_path_and_straight_outside_its_window():
+    x, base = torch.tensor([[2.0, 1.0]], dtype=torch.float64), torch.tensor([[0.5, -1.0]], dtype=torch.float64)
+    whole, bent = detour_path(base, x, 0.5), toys.bent_path(base, x, 0.5)
+    assert torch.allclose(whole(ALPHAS), bent(ALPHAS), atol=1e-12)
+    assert torch.allclose(whole.velocity(ALPHAS), bent.velocity(ALPHAS), atol=1e-12)
+    part = detour_path(ZERO, ONE, 0.5, 0.2, 0.6)
+    points = part(ALPHAS).reshape(-1, 2)
+    outside = (ALPHAS <= 0.2) | (ALPHAS >= 0.6)
+    assert torch.allclose(points[outside, 0], points[outside, 1], atol=1e-15)
+    assert (points[~outside, 0] > points[~outside, 1]).all()
+    between = ALPHAS[:-1] + 0.005  # off the window's ends, where gamma has a kink
+    _, jvp = torch.func.jvp(part, (between,), (torch.ones_like(between),))  # velocity = d gamma / d alpha
+    assert torch.allclose(part.velocity(between), jvp, atol=1e-12)
+
+
+@pytest.mark.parametrize("start, stop", [(0.5, 0.5), (0.6, 0.2), (-0.1, 0.5), (0.5, 1.2)])
+def test_detour_rejects_an_empty_or_outside_window(start, stop):
+    with pytest.raises(ValueError, match="0 <= start < stop <= 1"):
+        detour_path(ZERO, ONE, 0.3, start, stop)
+
+
+def test_detour_needs_two_features():
+    with pytest.raises(ValueError, match="2 features"):
+        detour_path(torch.zeros(1, 3), torch.ones(1, 3), 0.3)
+
+
+def test_segments_add_up_to_the_whole_path_and_each_is_complete():
+    path = toys.bent_path(ZERO, ONE, 0.4)
+    whole = iglib.path_integrated_gradients(product, ONE, path, n_steps=64)
+    pieces = piecewise_path_integrated_gradients(product, path, (0.3, 0.7), n_steps=64)
+    assert pieces.shape == (3, 1, 2)
+    assert torch.allclose(pieces.sum(0), whole, atol=1e-12)
+    assert torch.allclose(whole, torch.tensor([bent_product(0.4)], dtype=torch.float64), atol=1e-12)
+    ends = path(torch.tensor([0.0, 0.3, 0.7, 1.0], dtype=torch.float64)).reshape(4, 2)
+    change = product(ends)  # F at 0, 0.3, 0.7, 1
+    assert torch.allclose(pieces.reshape(3, 2).sum(1), change[1:] - change[:-1], atol=1e-12)
+    piece = segment(path, 0.3, 0.7)  # velocity by the chain rule, also without a velocity method
+    plain = segment(lambda a: path(a), 0.3, 0.7)
+    assert torch.allclose(piece.velocity(ALPHAS), plain.velocity(ALPHAS), atol=1e-12)
+    with pytest.raises(TypeError, match="callable path"):
+        segment(iglib.axis_parallel_path(ZERO, ONE, [0, 1]), 0.0, 0.5)
+    with pytest.raises(ValueError, match="start < stop"):
+        segment(path, 0.7, 0.3)
+
+
+def test_path_curve_of_a_callable_and_of_points():
+    assert path_curve(toys.bent_path(ZERO, ONE, 0.0), n=5).tolist() == [[t, t] for t in (0, 0.25, 0.5, 0.75, 1)]
+    corners = path_curve(iglib.axis_parallel_path(ZERO, ONE, [1, 0]))
+    assert corners.tolist() == [[0, 0], [0, 1], [1, 1]]
+    with pytest.raises(ValueError, match="2 features"):
+        path_curve(torch.zeros(3, 1, 3))
+
+
+def test_bend_sweep_moves_the_attributions_and_keeps_their_sum():
+    sweep = bend_sweep(product, ONE, (-0.6, 0.0, 0.6), grid=11)
+    assert sweep.bends == [-0.6, 0.0, 0.6] and sweep.difference == 1.0 and sweep.contours.F.shape == (11, 11)
+    for c in sweep.bends:
+        shown = sweep.at(c)
+        assert shown["attributions"] == pytest.approx(bent_product(c), abs=1e-12)
+        assert shown["sum"] == pytest.approx(1.0, abs=1e-12) and shown["straight"] == pytest.approx((0.5, 0.5))
+    with pytest.raises(ValueError, match="increasing"):
+        bend_sweep(product, ONE, (0.3, 0.1))
+
+
+def test_symmetry_case_finds_the_window_and_gives_x_j_more():
+    case = symmetry_case(detour_path(ZERO, ONE, 0.5, 0.2, 0.8))
+    w = case.witness
+    assert (w.i, w.j) == (0, 1)
+    assert w.t0 == pytest.approx(0.5) and (w.t1, w.t2) == pytest.approx((0.2, 0.8), abs=1e-9)
+    assert (w.a, w.b) == pytest.approx((0.2, 0.8), abs=1e-9)
+    scale = 0.6**2
+    assert case.attributions == pytest.approx((scale * bent_product(0.5)[0], scale * bent_product(0.5)[1]), abs=1e-7)
+    assert case.straight[0] == case.straight[1] == pytest.approx(scale / 2, abs=1e-7)
+    with pytest.raises(toys.SymmetricPathError):
+        symmetry_case(iglib.straight_line(ZERO, ONE))
+
+
+def test_symmetry_cases_leave_out_the_straight_line_and_empty_windows():
+    cases = symmetry_cases((-0.4, 0.0, 0.4), (0.0, 0.5, 1.0))
+    assert sorted(cases) == [(b, s, e) for b in (-0.4, 0.4) for s, e in ((0.0, 0.5), (0.0, 1.0), (0.5, 1.0))]
+    assert cases[0.4, 0.0, 1.0].attributions == pytest.approx(bent_product(0.4), abs=1e-7)
+    with pytest.raises(ValueError, match=r"inside \[0, 1\]"):
+        symmetry_cases((0.4,), (0.0, 1.5))

@@ -2,21 +2,22 @@
 
 Ground truths: on a linear model LIME is exact at every width (w * (x - x'), which is IG, so the
 rank correlation with IG is 1 and the sum is F(x) - F(x')); a tiny width leaves one effective
-sample (x itself), a huge one all of them; the slider shows what lime_tabular computes at that width.
+sample (x itself), a huge one all of them (tested with the sweep, iglib.checks.evaluation.kernel_width_sweep,
+in tests/test_lime.py); the slider shows what lime_tabular computes at that width.
 """
 import matplotlib
 
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from iglib.integrated_gradients import integrated_gradients  # noqa: E402
 from iglib.methods.lime import lime_tabular  # noqa: E402
-from iglib.widgets.lime import kernel_width_sweep, kernel_width_widget  # noqa: E402
+from iglib.checks.evaluation import kernel_width_sweep  # noqa: E402
+from iglib.widgets.lime import kernel_width_widget  # noqa: E402
 
 WIDTHS = (0.05, 0.5, 2.0, 8.0, 1000.0)
 
@@ -78,25 +79,3 @@ def test_slider_shows_lime_at_that_width_and_computes_nothing():
         top = torch.argsort(a[0].abs(), descending=True)[:2].tolist()
         assert sf.last["top features"] == [names[i] for i in top]
     assert model.calls == calls  # the slider only indexed the sweep
-
-
-def test_width_decides_how_many_samples_the_fit_uses():
-    sweep = kernel_width_sweep(mlp(), X, torch.ones(6), WIDTHS, BASE, target=0, n_samples=200)
-    assert sweep.at(0.05)["effective samples"] == pytest.approx(1.0, abs=1e-6)  # x itself
-    assert sweep.at(1000.0)["effective samples"] == pytest.approx(200, rel=1e-3)  # all samples
-    assert np.all(np.diff(sweep.effective_samples) > 0)
-    assert sweep.at(3.0)["kernel width"] == 2.0  # nearest on a log scale
-
-
-def test_sweep_arguments_are_checked():
-    model = mlp()
-    with pytest.raises(ValueError, match="one example"):
-        kernel_width_sweep(model, torch.cat([X, X]), torch.ones(6), WIDTHS, target=0)
-    with pytest.raises(ValueError, match="one value per feature"):
-        kernel_width_sweep(model, X, torch.ones(5), WIDTHS, target=0)
-    with pytest.raises(ValueError, match="feature_names"):
-        kernel_width_sweep(model, X, torch.ones(6), WIDTHS, target=0, feature_names=["a"])
-    with pytest.raises(ValueError, match="widths"):
-        kernel_width_sweep(model, X, torch.ones(6), (0.0, 1.0), target=0)
-    with pytest.raises(ValueError, match="top_k"):
-        kernel_width_sweep(model, X, torch.ones(6), WIDTHS, target=0, top_k=7)

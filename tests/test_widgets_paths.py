@@ -1,4 +1,5 @@
-"""Path-method widgets (iglib.widgets.paths): the bend slider and the symmetry proof.
+"""Path-method widgets (iglib.widgets.paths): the bend slider and the symmetry proof (what they
+compute, detour_path, path_curve, symmetry_case, is tested in tests/test_paths.py).
 
 Ground truth in closed form. On F(x1, x2) = x1 x2 from (0, 0) to (1, 1) along
 toys.bent_path with bend c (gamma = (a + c sin(pi a) / 2, a - c sin(pi a) / 2)),
@@ -18,21 +19,13 @@ import torch
 
 import iglib
 from iglib import toys
-from iglib.paths import piecewise_path_integrated_gradients, segment
-from iglib.widgets.paths import (
-    detour_path,
-    draw_symmetry,
-    path_bend_widget,
-    path_curve,
-    symmetry_case,
-    symmetry_widget,
-)
+from iglib.paths import detour_path, symmetry_case
+from iglib.widgets.paths import draw_symmetry, path_bend_widget, symmetry_widget
 
 matplotlib.use("Agg")
 
 ONE = torch.ones(1, 2, dtype=torch.float64)
 ZERO = torch.zeros(1, 2, dtype=torch.float64)
-ALPHAS = torch.linspace(0, 1, 101, dtype=torch.float64)
 
 
 def product(x):
@@ -42,60 +35,6 @@ def product(x):
 
 def bent_product(c: float) -> tuple[float, float]:
     return 0.5 - 2 * c / math.pi, 0.5 + 2 * c / math.pi
-
-
-# ---------------------------------------------------------------- detour_path and segments
-def test_detour_over_the_whole_path_is_bent_path_and_straight_outside_its_window():
-    x, base = torch.tensor([[2.0, 1.0]], dtype=torch.float64), torch.tensor([[0.5, -1.0]], dtype=torch.float64)
-    whole, bent = detour_path(base, x, 0.5), toys.bent_path(base, x, 0.5)
-    assert torch.allclose(whole(ALPHAS), bent(ALPHAS), atol=1e-12)
-    assert torch.allclose(whole.velocity(ALPHAS), bent.velocity(ALPHAS), atol=1e-12)
-    part = detour_path(ZERO, ONE, 0.5, 0.2, 0.6)
-    points = part(ALPHAS).reshape(-1, 2)
-    outside = (ALPHAS <= 0.2) | (ALPHAS >= 0.6)
-    assert torch.allclose(points[outside, 0], points[outside, 1], atol=1e-15)
-    assert (points[~outside, 0] > points[~outside, 1]).all()
-    between = ALPHAS[:-1] + 0.005  # off the window's ends, where gamma has a kink
-    _, jvp = torch.func.jvp(part, (between,), (torch.ones_like(between),))  # velocity = d gamma / d alpha
-    assert torch.allclose(part.velocity(between), jvp, atol=1e-12)
-
-
-@pytest.mark.parametrize("start, stop", [(0.5, 0.5), (0.6, 0.2), (-0.1, 0.5), (0.5, 1.2)])
-def test_detour_rejects_an_empty_or_outside_window(start, stop):
-    with pytest.raises(ValueError, match="0 <= start < stop <= 1"):
-        detour_path(ZERO, ONE, 0.3, start, stop)
-
-
-def test_detour_needs_two_features():
-    with pytest.raises(ValueError, match="2 features"):
-        detour_path(torch.zeros(1, 3), torch.ones(1, 3), 0.3)
-
-
-def test_segments_add_up_to_the_whole_path_and_each_is_complete():
-    path = toys.bent_path(ZERO, ONE, 0.4)
-    whole = iglib.path_integrated_gradients(product, ONE, path, n_steps=64)
-    pieces = piecewise_path_integrated_gradients(product, path, (0.3, 0.7), n_steps=64)
-    assert pieces.shape == (3, 1, 2)
-    assert torch.allclose(pieces.sum(0), whole, atol=1e-12)
-    assert torch.allclose(whole, torch.tensor([bent_product(0.4)], dtype=torch.float64), atol=1e-12)
-    ends = path(torch.tensor([0.0, 0.3, 0.7, 1.0], dtype=torch.float64)).reshape(4, 2)
-    change = product(ends)  # F at 0, 0.3, 0.7, 1
-    assert torch.allclose(pieces.reshape(3, 2).sum(1), change[1:] - change[:-1], atol=1e-12)
-    piece = segment(path, 0.3, 0.7)  # velocity by the chain rule, also without a velocity method
-    plain = segment(lambda a: path(a), 0.3, 0.7)
-    assert torch.allclose(piece.velocity(ALPHAS), plain.velocity(ALPHAS), atol=1e-12)
-    with pytest.raises(TypeError, match="callable path"):
-        segment(iglib.axis_parallel_path(ZERO, ONE, [0, 1]), 0.0, 0.5)
-    with pytest.raises(ValueError, match="start < stop"):
-        segment(path, 0.7, 0.3)
-
-
-def test_path_curve_of_a_callable_and_of_points():
-    assert path_curve(toys.bent_path(ZERO, ONE, 0.0), n=5).tolist() == [[t, t] for t in (0, 0.25, 0.5, 0.75, 1)]
-    corners = path_curve(iglib.axis_parallel_path(ZERO, ONE, [1, 0]))
-    assert corners.tolist() == [[0, 0], [0, 1], [1, 1]]
-    with pytest.raises(ValueError, match="2 features"):
-        path_curve(torch.zeros(3, 1, 3))
 
 
 # ---------------------------------------------------------------- path_bend_widget
@@ -134,20 +73,10 @@ def test_bend_widget_checks_its_arguments():
 
 
 # ---------------------------------------------------------------- the symmetry proof
-def test_symmetry_case_finds_the_window_and_gives_x_j_more():
-    case = symmetry_case(detour_path(ZERO, ONE, 0.5, 0.2, 0.8))
-    w = case.witness
-    assert (w.i, w.j) == (0, 1)
-    assert w.t0 == pytest.approx(0.5) and (w.t1, w.t2) == pytest.approx((0.2, 0.8), abs=1e-9)
-    assert (w.a, w.b) == pytest.approx((0.2, 0.8), abs=1e-9)
-    scale = 0.6**2
-    assert case.attributions == pytest.approx((scale * bent_product(0.5)[0], scale * bent_product(0.5)[1]), abs=1e-7)
-    assert case.straight[0] == case.straight[1] == pytest.approx(scale / 2, abs=1e-7)
-    fig = draw_symmetry(case)
+def test_draw_symmetry_draws_three_panels():
+    fig = draw_symmetry(symmetry_case(detour_path(ZERO, ONE, 0.5, 0.2, 0.8)))
     assert len(fig.axes) == 3
     plt.close(fig)
-    with pytest.raises(toys.SymmetricPathError):
-        symmetry_case(iglib.straight_line(ZERO, ONE))
 
 
 def test_symmetry_widget_runs_the_proof_for_each_slider_setting():

@@ -1,12 +1,13 @@
-"""The steps slider and its completeness gauge (iglib.widgets.steps)."""
+"""The steps slider and its completeness gauge (iglib.widgets.steps); the errors it draws are tested
+with iglib.integrated_gradients.relative_completeness_errors in tests/test_integrated_gradients.py."""
 import matplotlib
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from iglib.integrated_gradients import integrated_gradients
-from iglib.widgets.steps import CAPTUM_TRAPEZOID, RULES, relative_completeness_errors, steps_widget
+from iglib.integrated_gradients import CAPTUM_TRAPEZOID, RULES, integrated_gradients, relative_completeness_errors
+from iglib.widgets.steps import steps_widget
 
 matplotlib.use("Agg")
 
@@ -60,32 +61,6 @@ def test_gauge_shows_iglib_deltas_relative_to_the_change_in_F():
         assert sf.last["within_tolerance"][rule] == (expected <= 0.05)
 
 
-def test_captum_trapezoid_matches_captum():
-    captum_ig = pytest.importorskip("captum.attr").IntegratedGradients
-    steps_and_alphas = pytest.importorskip("captum.attr._utils.approximation_methods").approximation_parameters
-    m = 16
-    step_sizes, alphas = steps_and_alphas("riemann_trapezoid")
-    assert sum(step_sizes(m)) == pytest.approx((m - 1) / m, rel=1e-12)  # the bias this rule stands for
-    assert np.allclose(alphas(m), np.arange(m) / (m - 1), atol=1e-7)
-    model = relu_net(2)
-    x = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2
-    ours = relative_completeness_errors(model, x, target=0, steps=(m,), methods=(CAPTUM_TRAPEZOID,))[CAPTUM_TRAPEZOID]
-    _, delta = captum_ig(model).attribute(x, target=0, n_steps=m, method="riemann_trapezoid", return_convergence_delta=True)
-    with torch.no_grad():
-        change = (model(x) - model(torch.zeros_like(x)))[:, 0]
-    assert ours.shape == (1, 3)
-    assert np.allclose(ours[0], (delta.abs() / change.abs()).numpy(), rtol=1e-6)
-
-
-def test_flat_F_gives_an_undefined_relative_error():
-    model = linear_model()
-    x = torch.cat([X_LINEAR, 2 * X_LINEAR, torch.tensor([[2.0, 1.0, 0.0]], dtype=torch.float64)])  # last: F(x) = F(x')
-    errors = relative_completeness_errors(model, x, steps=(4, 8), methods=(CAPTUM_TRAPEZOID, "riemann_middle"))
-    assert errors[CAPTUM_TRAPEZOID].shape == errors["riemann_middle"].shape == (2, 3)
-    assert np.allclose(errors[CAPTUM_TRAPEZOID][:, :2], [[1 / 4, 1 / 4], [1 / 8, 1 / 8]], rtol=1e-12)
-    assert not np.isfinite(errors[CAPTUM_TRAPEZOID][:, 2]).any()  # relative to a zero change: undefined
-
-
 def test_batch_shows_the_worst_example():
     model = relu_net(4)
     x = torch.randn(3, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(5)) * 2
@@ -109,11 +84,6 @@ def test_batch_shows_the_worst_example():
 def test_bad_arguments_say_what_was_expected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         steps_widget(linear_model(), X_LINEAR, **kwargs)
-
-
-def test_bad_step_values_are_named():
-    with pytest.raises(TypeError, match="steps must be an int >= 1, got 2.5"):
-        relative_completeness_errors(linear_model(), X_LINEAR, steps=(2.5,))
 
 
 def test_gauge_draws_an_undefined_relative_error():

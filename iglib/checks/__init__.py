@@ -1,8 +1,11 @@
 """Checks an attribution can be put to.
 
-- :mod:`~iglib.checks.axioms`: the paper's axioms as executable checks, run on any method.
+- :mod:`~iglib.checks.axioms`: the paper's axioms as executable checks, run on any method;
+  :mod:`~iglib.checks.report`: their table as text (per-axiom reports, violations, Markdown).
+- :mod:`~iglib.checks.grids`: attribution methods on a grid over a toy's two inputs (notebooks 03, 04).
 - :mod:`~iglib.checks.evaluation`: faithfulness (deletion and insertion curves, their areas),
-  and comparing two maps (rank correlation, top-k overlap, a call counter).
+  and comparing two maps (rank correlation, top-k overlap, a call counter, LIME's kernel width
+  against a reference).
 - :mod:`~iglib.checks.sanity`: the model-randomisation sanity check (Adebayo et al. 2018).
 - :mod:`~iglib.checks.roar`: remove and retrain (Hooker et al. 2019).
 

@@ -9,19 +9,23 @@ the 1000 classes in the standard order (:func:`labels`).
 
 The black image is the paper's baseline: :func:`black` gives it in the model's input space,
 where ``x' + alpha (x - x')`` is exactly the preprocessed ``alpha * pixels``.
+
+:class:`Explorer` computes IG for a choice of image, class, steps and baseline on first request and
+keeps it (notebook 08's explorer widget).
 """
 from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Union
+from typing import Callable, Mapping, Union
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 from .. import data
+from ..integrated_gradients import integrated_gradients
 
 SIZE = 224
 MEAN, SCALE = 127.0, 128.0
@@ -213,3 +217,48 @@ def names_by_label(image_labels: list[str]) -> list[str]:
         count[label] = count.get(label, 0) + 1
         names.append(label if count[label] == 1 else f"{label} {count[label]}")
     return names
+
+
+class Explorer:
+    """IG of each of ``images`` (name -> [1, 3, H, W]) for its ``n_targets`` likeliest classes, by step
+    count (Gauss-Legendre nodes) and baseline (name -> a function from the input to x'): computed on
+    first request and cached. ``precomputed`` maps (image, k, steps, baseline) to (IG, delta) already
+    computed; k = 1 is the likeliest class."""
+
+    def __init__(self, model: Callable[[Tensor], Tensor], images: Mapping[str, Tensor],
+                 baselines: Mapping[str, Callable[[Tensor], Tensor]], n_targets: int = 5,
+                 internal_batch_size: int | None = None,
+                 precomputed: Mapping[tuple, tuple[Tensor, float]] | None = None):
+        if not images or not baselines:
+            raise ValueError("images and baselines must each hold at least one entry")
+        self.model, self.images, self.baselines = model, images, baselines
+        self.internal_batch_size = internal_batch_size
+        with torch.no_grad():
+            self.scores = {name: model(x)[0] for name, x in images.items()}
+        self.ranked = {name: s.argsort(descending=True)[:n_targets].tolist() for name, s in self.scores.items()}
+        self.cache: dict[tuple, tuple[Tensor, float]] = dict(precomputed or {})
+        self._baselines: dict[tuple[str, str], Tensor] = {}
+
+    def baseline(self, image: str, baseline: str) -> Tensor:
+        """x' of ``image`` under ``baseline`` (computed once per pair)."""
+        if (image, baseline) not in self._baselines:
+            self._baselines[image, baseline] = self.baselines[baseline](self.images[image])
+        return self._baselines[image, baseline]
+
+    def attribution(self, image: str, k: int, n: int, baseline: str) -> tuple[Tensor, float]:
+        """(IG, completeness delta) of ``image`` for its k-th likeliest class, ``n`` steps, ``baseline``."""
+        key = (image, k, n, baseline)
+        if key not in self.cache:
+            a, delta = integrated_gradients(self.model, self.images[image], self.baseline(image, baseline),
+                                            target=self.ranked[image][k - 1], n_steps=n,
+                                            internal_batch_size=self.internal_batch_size, return_convergence_delta=True)
+            self.cache[key] = (a, float(delta[0]))
+        return self.cache[key]
+
+    def view(self, image: str, k: int, n: int, baseline: str) -> dict:
+        """{"class": its index, "F(x)", "F(x')", "IG", "delta"} for one choice (IG as in :meth:`attribution`)."""
+        a, delta = self.attribution(image, k, n, baseline)
+        cls = self.ranked[image][k - 1]
+        with torch.no_grad():
+            f_base = float(self.model(self.baseline(image, baseline))[0, cls])
+        return {"class": cls, "F(x)": float(self.scores[image][cls]), "F(x')": f_base, "IG": a, "delta": delta}

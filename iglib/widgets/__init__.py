@@ -1,7 +1,9 @@
 """Sliders that redraw a figure: the one pattern every notebook widget uses.
 
-Expensive work happens before the widget is built; moving a slider only calls ``draw``,
-which indexes precomputed arrays, draws with matplotlib and returns the numbers it showed.
+Expensive work happens before the widget is built, by functions of the modules the work belongs
+to (``iglib.interior``, ``iglib.paths``, ``iglib.checks``, ...): a widget module only draws and wires
+sliders. Moving a slider only calls ``draw``, which indexes precomputed arrays, draws with
+matplotlib and returns the numbers it showed.
 A factory returns a :class:`SliderFigure`, so a test can set ``sliders[name].value`` and
 read ``last`` (what the callback drew) without a browser.
 """

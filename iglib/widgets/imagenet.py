@@ -4,20 +4,18 @@
   shows the scaled image x' + alpha (x - x'), the gradient there as the paper's soft window,
   and where alpha sits on the saturation curve. Instant: every mask is computed up front.
 - :func:`explorer_widget`: image, target class, steps and baseline. IG for a new combination
-  is computed when the slider moves (a few seconds per 32 steps on a laptop CPU) and cached.
+  is computed when the slider moves (a few seconds per 32 steps on a laptop CPU) and cached, by
+  :class:`iglib.experiments.imagenet.Explorer`.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Callable, Mapping, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-import torch
 from torch import Tensor
 
-from ..experiments.imagenet import to_image
-from ..integrated_gradients import integrated_gradients
+from ..experiments.imagenet import Explorer, to_image
 from ..interior import InteriorGradients
 from ..viz import attribution_mask, overlay, soft_window
 from . import SliderFigure, slider_figure
@@ -89,42 +87,21 @@ def explorer_widget(
     first view costs nothing. ``draw`` returns the class, its score, F(x'), the sum of IG and
     the completeness delta.
     """
-    if not images or not baselines:
-        raise ValueError("images and baselines must each hold at least one entry")
+    explorer = Explorer(model, images, baselines, n_targets, internal_batch_size, precomputed)
     steps = tuple(int(s) for s in steps)
-    with torch.no_grad():
-        scores = {name: model(x)[0] for name, x in images.items()}
-    ranked = {name: s.argsort(descending=True)[:n_targets].tolist() for name, s in scores.items()}
-    cache: dict[tuple, tuple[Tensor, float]] = dict(precomputed or {})
-
-    @lru_cache(maxsize=None)
-    def baseline_of(image: str, baseline: str) -> Tensor:
-        return baselines[baseline](images[image])
-
-    def attribution(image: str, k: int, n: int, baseline: str) -> tuple[Tensor, float]:
-        key = (image, k, n, baseline)
-        if key not in cache:
-            a, delta = integrated_gradients(model, images[image], baseline_of(image, baseline),
-                                            target=ranked[image][k - 1], n_steps=n,
-                                            internal_batch_size=internal_batch_size, return_convergence_delta=True)
-            cache[key] = (a, float(delta[0]))
-        return cache[key]
 
     def draw(image: str, target: int, steps: int, baseline: str) -> dict:
-        a, delta = attribution(image, target, steps, baseline)
-        cls = ranked[image][target - 1]
-        with torch.no_grad():
-            f_base = float(model(baseline_of(image, baseline))[0, cls])
+        view = explorer.view(image, target, steps, baseline)
+        a, delta, cls, f_x, f_base = view["IG"], view["delta"], view["class"], view["F(x)"], view["F(x')"]
         picture = to_image(images[image])
         mask = attribution_mask(a, clip_percentile)
         fig, axes = plt.subplots(1, 4, figsize=(12, 3.2))
-        panels = [(picture, "image"), (to_image(baseline_of(image, baseline)), f"baseline: {baseline}"),
+        panels = [(picture, "image"), (to_image(explorer.baseline(image, baseline)), f"baseline: {baseline}"),
                   (soft_window(picture, mask), "IG (soft window)"), (overlay(picture, mask), "IG (overlay)")]
         for ax, (p, title) in zip(axes, panels):
             ax.imshow(p)
             ax.set_title(title, fontsize=9)
             ax.set_axis_off()
-        f_x = float(scores[image][cls])
         fig.suptitle(f"{class_names[cls]}: F(x) = {f_x:.3g}, F(x') = {f_base:.3g}, "
                      f"sum IG = {float(a.sum()):.3g}, delta = {delta:.2g}", fontsize=10)
         fig.tight_layout()

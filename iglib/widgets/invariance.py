@@ -3,7 +3,8 @@
 Sliders move the input x = (x1, x2) (baseline x' fixed) and LRP's epsilon; the figure shows
 each method's attributions for f and for g. f and g compute the same function, so an
 implementation-invariant method draws identical bars for both. All attributions are
-computed once for the whole grid of inputs; moving a slider only indexes them.
+computed once for the whole grid of inputs (:func:`iglib.checks.grids.invariance_grid`); moving a
+slider only indexes them.
 """
 from __future__ import annotations
 
@@ -12,30 +13,19 @@ from typing import Sequence
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from torch import nn
 
-from ..forward import prepare
-from ..integrated_gradients import integrated_gradients
-from ..methods import deeplift, gradient_x_input, lrp
+from ..checks.grids import INVARIANCE_METHODS as METHODS
+from ..checks.grids import invariance_grid
 from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
-METHODS = ("gradient_x_input", "deeplift", "lrp", "integrated_gradients")
 TITLES = {
     "gradient_x_input": "gradient x input",
     "deeplift": "DeepLIFT (rescale)",
     "lrp": "LRP (epsilon)",
     "integrated_gradients": "Integrated Gradients",
 }
-
-
-def _grid(values: Sequence[float]) -> tuple[np.ndarray, float]:
-    """The slider values as an array and their (uniform) spacing."""
-    v = np.asarray(values, dtype=np.float64)
-    if v.ndim != 1 or len(v) < 2 or not np.allclose(np.diff(v), v[1] - v[0]):
-        raise ValueError(f"slider values must be at least 2 evenly spaced numbers, got {list(values)}")
-    return v, float(v[1] - v[0])
 
 
 def invariance_widget(
@@ -52,41 +42,20 @@ def invariance_widget(
 
     For two models f, g of 2 inputs (output [N]) it precomputes, at every grid point,
     gradient x input, DeepLIFT-rescale, LRP for each epsilon, and Integrated Gradients
-    (midpoint rule, ``ig_steps`` steps), all relative to ``baseline``. ``draw`` returns
+    (midpoint rule, ``ig_steps`` steps), all relative to ``baseline``
+    (:func:`iglib.checks.grids.invariance_grid`). ``draw`` returns
     {"x", "epsilon", "delta": F(x) - F(x') of f, "f": {attribution method: (a1, a2)}, "g": {...}}.
     """
-    v1, d1 = _grid(x1_values)
-    v2, d2 = _grid(x2_values)
-    points = torch.tensor(np.stack(np.meshgrid(v1, v2, indexing="ij"), -1).reshape(-1, 2), dtype=torch.float64)
-    base = torch.tensor([baseline], dtype=torch.float64).expand_as(points)
-    shape = (len(v1), len(v2), 2)
-
-    def on_grid(t: torch.Tensor) -> np.ndarray:
-        return t.detach().reshape(shape).numpy()
-
-    table: dict[str, dict] = {}
-    for name, model in (("f", f), ("g", g)):
-        table[name] = {
-            "gradient_x_input": on_grid(gradient_x_input(model, points, base)),
-            "deeplift": on_grid(deeplift(model, points, base)),
-            "lrp": {eps: on_grid(lrp(model, points, epsilon=eps)) for eps in epsilons},
-            "integrated_gradients": on_grid(
-                integrated_gradients(model, points, base, n_steps=ig_steps, method="riemann_middle")
-            ),
-        }
-    F, _, _ = prepare(f, points)
-    delta = F.difference(points, base).reshape(shape[:2]).numpy()
+    grid = invariance_grid(f, g, x1_values, x2_values, epsilons, baseline, ig_steps)
+    v1, v2, (d1, d2) = grid.x1, grid.x2, grid.steps
     everything = np.concatenate(
-        [np.ravel(a) for t in table.values() for m in t.values() for a in (m.values() if isinstance(m, dict) else [m])]
+        [np.ravel(a) for t in grid.attributions.values() for m in t.values()
+         for a in (m.values() if isinstance(m, dict) else [m])]
     )
     limit = 1.1 * float(np.abs(everything).max())
 
     def draw(x1: float, x2: float, epsilon: float) -> dict:
-        i, j = int(round((x1 - v1[0]) / d1)), int(round((x2 - v2[0]) / d2))
-        shown = {
-            name: {m: tuple(float(a) for a in (t[m][epsilon] if m == "lrp" else t[m])[i, j]) for m in METHODS}
-            for name, t in table.items()
-        }
+        shown = grid.at(x1, x2, epsilon)
         fig, axes = plt.subplots(1, len(METHODS), figsize=(13, 3.6), sharey=True)
         for ax, m in zip(axes, METHODS):
             a_f, a_g = np.array(shown["f"][m]), np.array(shown["g"][m])
@@ -103,11 +72,11 @@ def invariance_widget(
             ax.legend(fontsize=8, loc="lower left")
         axes[0].set_ylabel("attribution $a_i$")
         fig.suptitle(
-            f"x = ({v1[i]:.2f}, {v2[j]:.2f}), x' = ({baseline[0]:g}, {baseline[1]:g}): "
-            f"F(x) - F(x') = {delta[i, j]:.3g} for f and g"
+            f"x = ({shown['x'][0]:.2f}, {shown['x'][1]:.2f}), x' = ({baseline[0]:g}, {baseline[1]:g}): "
+            f"F(x) - F(x') = {shown['delta']:.3g} for f and g"
         )
         fig.tight_layout()
-        return {"x": (float(v1[i]), float(v2[j])), "epsilon": float(epsilon), "delta": float(delta[i, j]), **shown}
+        return shown
 
     sliders = {
         "x1": widgets.FloatSlider(value=x[0], min=v1[0], max=v1[-1], step=d1, description="x1"),

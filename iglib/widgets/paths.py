@@ -14,74 +14,30 @@ and every path gives sum_i PathIG_i = F(x) - F(x') (completeness). Two pictures:
   (t1, t2), a and b and the proof's symmetric f, on which the path gives x_j strictly more
   than x_i while the straight line gives them the same.
 
-Each factory computes everything once on its grid of slider values; ``draw`` only indexes
+Each factory computes everything once on its grid of slider values, with
+:func:`iglib.paths.bend_sweep` and :func:`iglib.paths.symmetry_cases`; ``draw`` only indexes
 the precomputed arrays (and draws).
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..arguments import Model, TargetLike, check_baselines, check_inputs
-from ..forward import prepare
-from ..integrated_gradients import integrated_gradients
-from ..paths import Path, path_integrated_gradients, piecewise_path_integrated_gradients, straight_line
-from ..toys import SymmetryWitness, bent_path, symmetry_witness
+from ..arguments import Model, TargetLike
+from ..paths import Contours, SymmetryCase, bend_sweep, contour_grid, symmetry_cases
 from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
-MONOTONE_BEND = 2 / math.pi  # bent_path and detour_path stay monotone for |bend| <= 2 / pi
 BENDS = tuple(np.round(np.linspace(-0.6, 0.6, 25), 2).tolist())  # steps of 0.05
 
 
-# The symmetry proof's path family: toys.bent_path with its bump confined to [start, stop].
-detour_path = bent_path
-
-
 # ---------------------------------------------------------------- drawing
-def path_curve(path: Path, n: int = 201) -> np.ndarray:
-    """The points of a path through two features (one example), [n, 2] (or [P, 2] for a tensor of points)."""
-    if isinstance(path, Tensor):
-        points = path
-    else:
-        with torch.no_grad():
-            points = path(torch.linspace(0, 1, n, dtype=torch.float64))
-    points = points.detach().cpu().double().reshape(len(points), -1)
-    if points.shape[1] != 2:
-        raise ValueError(f"path_curve draws paths through 2 features (one example), got {points.shape[1]} values per point")
-    return points.numpy()
-
-
-@dataclass
-class Contours:
-    """F on a grid over the box [lo, hi] of two features: x1 [G], x2 [G], F [G, G] (rows follow x2)."""
-
-    x1: np.ndarray
-    x2: np.ndarray
-    F: np.ndarray
-
-
-def contour_grid(
-    model: Model, lo: Sequence[float], hi: Sequence[float], n: int = 81, target: TargetLike = None
-) -> Contours:
-    """Evaluate F on an n x n grid over [lo_1, hi_1] x [lo_2, hi_2] (one forward pass)."""
-    x1, x2 = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
-    g1, g2 = np.meshgrid(x1, x2)
-    points = torch.tensor(np.stack([g1.ravel(), g2.ravel()], axis=1), dtype=torch.float64)
-    F, points, _ = prepare(model, points, None, target)
-    values = F.values(points[None])[0]
-    return Contours(x1, x2, values.detach().cpu().double().numpy().reshape(n, n))
-
-
 def draw_contours(ax: Axes, contours: Contours, levels: int = 12) -> None:
     """F's filled contours, ``levels`` bands from F's minimum to its maximum."""
     lo, hi = float(contours.F.min()), float(contours.F.max())
@@ -126,20 +82,6 @@ def _bars(ax: Axes, groups: Mapping[str, Sequence[float]], names: Sequence[str],
 
 
 # ---------------------------------------------------------------- 06: bend the path
-def _one_pair(inputs: Tensor, baselines: Any) -> tuple[Tensor, Tensor]:
-    x = check_inputs(inputs)
-    if x.shape != (1, 2):
-        raise ValueError(f"the path pictures need one example with 2 features, inputs of shape (1, 2); got {tuple(x.shape)}")
-    return x, check_baselines(baselines, x)
-
-
-def _check_bends(bends: Sequence[float]) -> np.ndarray:
-    grid = np.asarray(bends, dtype=float)
-    if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) <= 0):
-        raise ValueError(f"bends must be a non-empty increasing sequence of numbers, got {list(bends)}")
-    return grid
-
-
 def _start(options: Sequence[float], value: float) -> float:
     """The option nearest ``value``: where a slider starts."""
     return options[int(np.abs(np.asarray(options) - value).argmin())]
@@ -162,68 +104,23 @@ def path_bend_widget(
     for comparison. ``last`` holds ``bend``, ``attributions`` (x1, x2), their ``sum``,
     ``difference`` = F(x) - F(x') and ``straight`` (IG's attributions).
     """
-    x, base = _one_pair(inputs, baselines)
-    options = [float(b) for b in _check_bends(bends)]
-    paths = {b: bent_path(base, x, b) for b in options}
-    attributions = {
-        b: path_integrated_gradients(model, x, p, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
-        for b, p in paths.items()
-    }
-    straight = integrated_gradients(model, x, base, target=target, n_steps=n_steps).detach().cpu().double().numpy()[0]
-    F, x, base = prepare(model, x, base, target)
-    difference = float(F.difference(x, base)[0])
-    curves = {b: path_curve(p) for b, p in paths.items()}
-    corners = np.concatenate(list(curves.values()))
-    span = corners.max(0) - corners.min(0)
-    contours = contour_grid(model, corners.min(0) - 0.08 * span, corners.max(0) + 0.08 * span, grid, target)
-    line = path_curve(straight_line(base, x))
+    sweep = bend_sweep(model, inputs, bends, baselines, target, n_steps, grid)
+    options, curves = sweep.bends, sweep.curves
 
     def draw(bend: float) -> dict:
-        a = attributions[bend]
+        a = sweep.attributions[bend]
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
-        draw_paths(left, contours, {f"bent path, bend = {bend:g}": curves[bend], "straight line (IG)": line})
+        draw_paths(left, sweep.contours, {f"bent path, bend = {bend:g}": curves[bend], "straight line (IG)": sweep.line})
         left.set_title("the path over F's contours", fontsize=10)
-        _bars(right, {f"bend = {bend:g}": a, "straight line": straight}, ["$x_1$", "$x_2$"], difference)
+        _bars(right, {f"bend = {bend:g}": a, "straight line": sweep.straight}, ["$x_1$", "$x_2$"], sweep.difference)
         fig.tight_layout()
-        return {
-            "bend": bend,
-            "attributions": (float(a[0]), float(a[1])),
-            "sum": float(a.sum()),
-            "difference": difference,
-            "straight": (float(straight[0]), float(straight[1])),
-        }
+        return sweep.at(bend)
 
     slider = widgets.SelectionSlider(options=options, value=_start(options, bend), description="bend")
     return slider_figure(draw, bend=slider)
 
 
 # ---------------------------------------------------------------- 07: the symmetry proof
-@dataclass
-class SymmetryCase:
-    """What the proof finds for one path from (0, 0) to (1, 1): the witness (t0, t1, t2, a, b,
-    i, j, f), the points of the path, and the attributions (x_i, x_j) on f along the path
-    (split at t1 and t2) and along the straight line (split at a and b)."""
-
-    witness: SymmetryWitness
-    path: np.ndarray
-    attributions: tuple[float, float]
-    straight: tuple[float, float]
-
-
-def symmetry_case(path: Path, n_steps: int = 64) -> SymmetryCase:
-    """Run the proof on a callable ``path`` from x' = (0, 0) to x = (1, 1): find the witness
-    and attribute its f along the path and along the straight line.
-
-    Raises ``toys.SymmetricPathError`` for a path with gamma_1 = gamma_2 everywhere.
-    """
-    w = symmetry_witness(path)
-    x, base = w.inputs.reshape(1, -1), w.baselines.reshape(1, -1)
-    along = piecewise_path_integrated_gradients(w.f, path, (w.t1, w.t2), n_steps=n_steps).sum(0)
-    line = piecewise_path_integrated_gradients(w.f, straight_line(base, x), (w.a, w.b), n_steps=n_steps).sum(0)
-    pick = lambda t: (float(t[0, w.i]), float(t[0, w.j]))  # noqa: E731
-    return SymmetryCase(w, path_curve(path), pick(along), pick(line))
-
-
 def draw_symmetry(case: SymmetryCase) -> Figure:
     """Three panels: the path over f's contours with (t1, t2) highlighted and a, b marked;
     gamma_i and gamma_j against alpha; the attributions of x_i and x_j on f."""
@@ -292,22 +189,13 @@ def symmetry_widget(
 ) -> SliderFigure:
     """Sliders for the bend and the window [start, stop] of ``detour_path`` from (0, 0) to (1, 1).
 
-    For every (bend, start < stop) on the grids the proof runs once (``symmetry_case``).
+    For every (bend, start < stop) on the grids the proof runs once (:func:`iglib.paths.symmetry_cases`).
     ``last`` holds ``bend``, ``window``, and either ``witness`` = None (bend 0 or an empty
     window: the straight line, no witness exists) or the witness's t0, t1, t2, a, b, i, j
     with ``path`` = (x_i's, x_j's attribution on f) and ``straight`` = IG's.
     """
-    bend_options = [float(b) for b in _check_bends(bends)]
-    ends = [float(v) for v in _check_bends(window)]
-    if ends[0] < 0 or ends[-1] > 1:
-        raise ValueError(f"window must be a grid inside [0, 1], got {list(window)}")
-    x = torch.ones(1, 2, dtype=torch.float64)
-    cases: dict[tuple[float, float, float], SymmetryCase] = {}
-    for b in bend_options:
-        for s in ends:
-            for e in ends:
-                if b != 0 and s < e:
-                    cases[b, s, e] = symmetry_case(detour_path(torch.zeros_like(x), x, b, s, e), n_steps)
+    cases = symmetry_cases(bends, window, n_steps)
+    bend_options, ends = [float(b) for b in bends], [float(v) for v in window]  # checked by symmetry_cases
 
     def draw(bend: float, window: tuple[float, float]) -> dict:
         s, e = window

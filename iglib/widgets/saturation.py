@@ -14,116 +14,27 @@ Two pictures from the paper's section 2 (ig-reference.md section 3):
 - Two inputs, F(x1, x2) = ReLU(ReLU(x1) - 1 - ReLU(x2)): x1 and x2 sliders show F falling
   in x2 while DeConvNet and Guided Backprop give x2 zero attribution.
 
-Each factory computes everything on a grid once; ``draw`` only indexes the arrays.
+The numbers come from :func:`iglib.interior.saturation_path` and
+:func:`iglib.checks.grids.two_input_grid`, computed once on a grid; ``draw`` only indexes them.
 """
 from __future__ import annotations
 
-import numbers
-from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from torch import Tensor
 
-from ..arguments import Model, check_count, check_model
-from ..forward import prepare
-from ..integrated_gradients import integrated_gradients
+from ..arguments import Model
+from ..checks.grids import AttributionMethod, TwoInputGrid, two_input_grid
+from ..interior import SaturationPath, saturation_path
 from ..viz import DIVERGING, QUALITATIVE, SEQUENTIAL
 from . import SliderFigure, slider_figure
 
-DEFAULT_GRID = np.linspace(-1.0, 4.0, 51)  # x1 and x2 from -1 to 4 in steps of 0.1
-AttributionMethod = Callable[..., Tensor]  # attribute(model, inputs, baselines) -> attributions like inputs
-
-
-def _dtype(model: Model) -> torch.dtype:
-    """The model's parameter dtype (float64 for the toys), float64 for a parameter-free callable."""
-    param = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
-    return param.dtype if param is not None and param.is_floating_point() else torch.float64
-
-
-def _nearest(grid: np.ndarray, value: float) -> int:
-    """Index of the grid point closest to a slider value."""
-    return int(np.abs(grid - value).argmin())
-
-
-def _scalar(value: float | Tensor, name: str) -> float:
-    if isinstance(value, Tensor):
-        if value.numel() != 1:
-            raise ValueError(f"{name} must be one number (a 1-D toy's input), got a tensor of shape {tuple(value.shape)}")
-        return float(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    return float(value)
-
 
 # ---------------------------------------------------------------- one input: the saturation path
-@dataclass
-class SaturationPath:
-    """F, dF/dx and the running IG integral at ``alphas`` along gamma(alpha) = x' + alpha (x - x')."""
-
-    x: float
-    baseline: float
-    alphas: np.ndarray  # [G] in [0, 1]
-    points: np.ndarray  # gamma(alpha), [G]
-    F: np.ndarray  # F(gamma(alpha)), [G]
-    gradient: np.ndarray  # dF/dx at gamma(alpha), [G]
-    ig: np.ndarray  # (x - x') * integral_0^alpha dF/dx(gamma(s)) ds, [G]
-    n_steps: int
-    method: str
-
-    def at(self, alpha: float) -> dict:
-        """The numbers at the grid alpha nearest to ``alpha``."""
-        k = _nearest(self.alphas, alpha)
-        return {
-            "alpha": float(self.alphas[k]),
-            "point": float(self.points[k]),
-            "F": float(self.F[k]),
-            "dF/dx": float(self.gradient[k]),
-            "IG": float(self.ig[k]),
-            "F - F(x')": float(self.F[k] - self.F[0]),
-        }
-
-
-def saturation_path(
-    model: Model,
-    x: float | Tensor,
-    baseline: float | Tensor = 0.0,
-    n_steps: int = 300,
-    method: str = "riemann_middle",
-    grid: int = 101,
-) -> SaturationPath:
-    """Evaluate a one-input ``model`` (batch [N, 1] -> scores [N]) on ``grid`` alphas of the path.
-
-    The running integral at alpha is ``integrated_gradients`` of the point gamma(alpha)
-    relative to x' with ``n_steps`` nodes of ``method``: one batched call for all alphas.
-    """
-    x, baseline = _scalar(x, "x"), _scalar(baseline, "baseline")
-    n_steps, grid = check_count(n_steps, "n_steps"), check_count(grid, "grid")
-    if grid < 2:
-        raise ValueError(f"grid must be >= 2 (alpha = 0 and alpha = 1), got {grid}")
-    dtype = _dtype(model)
-    alphas = np.linspace(0.0, 1.0, grid)
-    points = torch.tensor(baseline + alphas * (x - baseline), dtype=dtype).reshape(grid, 1)
-    score, points, _ = prepare(model, points)
-    gradient, F = (t[0] for t in score.gradients(points[None]))
-    ig = integrated_gradients(model, points, baseline, n_steps=n_steps, method=method)
-    return SaturationPath(
-        x=x,
-        baseline=baseline,
-        alphas=alphas,
-        points=points[:, 0].numpy(),
-        F=F.detach().numpy(),
-        gradient=gradient[:, 0].numpy(),
-        ig=ig[:, 0].numpy(),
-        n_steps=n_steps,
-        method=method,
-    )
-
-
 def plot_saturation(axes: Sequence[Axes], path: SaturationPath, alpha: float | None = None, name: str = "F") -> None:
     """Three panels: F(gamma(alpha)), dF/dx(gamma(alpha)) and the running IG integral, against alpha.
 
@@ -147,7 +58,7 @@ def plot_saturation(axes: Sequence[Axes], path: SaturationPath, alpha: float | N
         ax.set_xlim(0, 1)
         ax.grid(alpha=0.3)
     if alpha is not None:
-        k = _nearest(a, alpha)
+        k = path.index(alpha)
         ax_g.fill_between(a[: k + 1], path.gradient[: k + 1], color=QUALITATIVE[5], alpha=0.2)
         for ax, y in ((ax_f, path.F), (ax_g, path.gradient), (ax_ig, path.ig)):
             ax.axvline(a[k], color="gray", lw=1, ls="--")
@@ -188,81 +99,13 @@ def saturation_widget(
 
 
 # ---------------------------------------------------------------- two inputs: DeConvNet and GBP blind to x2
-@dataclass
-class TwoInputGrid:
-    """F and each attribution method's attributions on the grid x1 x x2 (relative to one baseline x')."""
-
-    x1: np.ndarray  # [A]
-    x2: np.ndarray  # [B]
-    F: np.ndarray  # [A, B]
-    baseline: np.ndarray  # [2]
-    F_baseline: float
-    attributions: dict[str, np.ndarray]  # name -> [A, B, 2]
-
-    def at(self, x1: float, x2: float) -> dict:
-        """The numbers at the grid point nearest to (x1, x2)."""
-        i, j = _nearest(self.x1, x1), _nearest(self.x2, x2)
-        return {
-            "x1": float(self.x1[i]),
-            "x2": float(self.x2[j]),
-            "F": float(self.F[i, j]),
-            "F - F(x')": float(self.F[i, j] - self.F_baseline),
-            "attributions": {name: (float(a[i, j, 0]), float(a[i, j, 1])) for name, a in self.attributions.items()},
-        }
-
-
-def default_attribution_methods(n_steps: int = 64, method: str = "riemann_middle") -> dict[str, AttributionMethod]:
-    """Gradient, DeConvNet, Guided Backprop and IG (``n_steps`` nodes of the quadrature rule
-    ``method``), by display name."""
-    from ..methods import deconvnet, gradient, guided_backprop
-
-    def ig(model: Model, inputs: Tensor, baselines: Tensor) -> Tensor:
-        return integrated_gradients(model, inputs, baselines, n_steps=n_steps, method=method)
-
-    return {"Gradient": gradient, "DeConvNet": deconvnet, "Guided Backprop": guided_backprop, "IG": ig}
-
-
-def two_input_grid(
-    model: Model,
-    x1: Sequence[float] | None = None,
-    x2: Sequence[float] | None = None,
-    attribution_methods: Mapping[str, AttributionMethod] | None = None,
-    baseline: Sequence[float] = (0.0, 0.0),
-) -> TwoInputGrid:
-    """Evaluate a two-input ``model`` (batch [N, 2] -> scores [N]) and every attribution method on the grid.
-
-    ``x1``, ``x2``: grid values (default -1 to 4 in steps of 0.1); ``attribution_methods`` maps a
-    display name to ``attribute(model, inputs, baselines)``, default
-    :func:`default_attribution_methods`. Each is called once on the whole grid as one batch.
-    """
-    x1 = np.asarray(DEFAULT_GRID if x1 is None else x1, dtype=np.float64)
-    x2 = np.asarray(DEFAULT_GRID if x2 is None else x2, dtype=np.float64)
-    if x1.ndim != 1 or x2.ndim != 1 or len(x1) < 2 or len(x2) < 2:
-        raise ValueError(f"x1 and x2 must be 1-D grids of at least 2 values, got shapes {x1.shape} and {x2.shape}")
-    attribution_methods = default_attribution_methods() if attribution_methods is None else dict(attribution_methods)
-    dtype = _dtype(model)
-    points = torch.cartesian_prod(torch.tensor(x1, dtype=dtype), torch.tensor(x2, dtype=dtype))
-    base = torch.tensor(baseline, dtype=dtype)
-    if base.shape != (2,):
-        raise ValueError(f"baseline must be 2 numbers (x1', x2'), got shape {tuple(base.shape)}")
-    check_model(model, points)
-    with torch.no_grad():
-        F = model(points).reshape(len(x1), len(x2))
-        F_baseline = float(model(base.reshape(1, 2)).reshape(()))
-    attributions = {
-        name: attribute(model, points, base.expand_as(points)).detach().reshape(len(x1), len(x2), 2).numpy()
-        for name, attribute in attribution_methods.items()
-    }
-    return TwoInputGrid(x1, x2, F.numpy(), base.numpy(), F_baseline, attributions)
-
-
 def plot_two_input(axes: Sequence[Axes], grid: TwoInputGrid, x1: float, x2: float) -> dict:
     """Three panels: F over (x1, x2); the slice F(x1, .) with each attribution method's x2 attribution; the bars at x.
 
     Returns the numbers at the grid point nearest to (x1, x2).
     """
     shown = grid.at(x1, x2)
-    i = _nearest(grid.x1, x1)
+    i, _ = grid.index(x1, x2)
     ax_map, ax_slice, ax_bars = axes
     X1, X2 = np.meshgrid(grid.x1, grid.x2, indexing="ij")
     filled = ax_map.contourf(X1, X2, grid.F, levels=12, cmap=SEQUENTIAL)  # F >= 0: a magnitude
@@ -346,10 +189,11 @@ def two_input_widget(
         fig.tight_layout()
         return shown
 
-    def slider(values: np.ndarray, value: float, name: str) -> widgets.FloatSlider:
+    def slider(values: np.ndarray, k: int, name: str) -> widgets.FloatSlider:
         return widgets.FloatSlider(
-            value=float(values[_nearest(values, value)]), min=float(values.min()), max=float(values.max()),
+            value=float(values[k]), min=float(values.min()), max=float(values.max()),
             step=float(np.diff(values).min()), description=name, readout_format=".2f", continuous_update=False,
         )
 
-    return slider_figure(draw, x1=slider(grid.x1, start[0], "x1"), x2=slider(grid.x2, start[1], "x2"))
+    i, j = grid.index(*start)
+    return slider_figure(draw, x1=slider(grid.x1, i, "x1"), x2=slider(grid.x2, j, "x2"))

@@ -9,10 +9,8 @@ and the paper's rule of thumb is to raise m (20 to 300) until |delta| is within 
 at the chosen m, against the tolerance line.
 
 Besides iglib's rules (:data:`iglib.quadrature.METHODS`), ``captum_trapezoid`` is Captum's
-biased trapezoid: the true trapezoid's nodes k/(m-1) with weights 1/m (halved at both ends),
-which sum to (m-1)/m. Its attributions are (m-1)/m times the true trapezoid's, so
-
-    delta_captum = (m-1)/m * delta_trapezoid - (F(x) - F(x')) / m.
+biased trapezoid (see :data:`iglib.integrated_gradients.CAPTUM_TRAPEZOID`). The errors are computed
+by :func:`iglib.integrated_gradients.relative_completeness_errors`; this module only draws them.
 """
 from __future__ import annotations
 
@@ -24,68 +22,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from torch import Tensor
 
-from ..arguments import Model, TargetLike, check_count
-from ..forward import prepare
-from ..integrated_gradients import integrated_gradients
-from ..quadrature import METHODS
+from ..arguments import Model, TargetLike
+from ..integrated_gradients import RULES, STEPS, check_rules, check_steps, relative_completeness_errors
 from . import SliderFigure, slider_figure
 
-CAPTUM_TRAPEZOID = "captum_trapezoid"
-RULES = METHODS + (CAPTUM_TRAPEZOID,)
-STEPS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 300, 384, 512)
 _SMALLEST_SHOWN, _LARGEST_SHOWN = 1e-6, 1e3  # the gauge's log axis; errors outside are drawn at its ends
-
-
-def _check_rules(methods: Sequence[str]) -> tuple[str, ...]:
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in RULES]
-    if not methods or unknown:
-        raise ValueError(f"methods must be a non-empty selection of {', '.join(RULES)}; got {list(methods)}")
-    return methods
-
-
-def _check_grid(steps: Sequence[int]) -> tuple[int, ...]:
-    grid = tuple(check_count(m, "steps") for m in steps)
-    if not grid or list(grid) != sorted(set(grid)):
-        raise ValueError(f"steps must be a non-empty increasing sequence of ints >= 1, got {list(steps)}")
-    return grid
-
-
-def relative_completeness_errors(
-    model: Model,
-    inputs: Tensor,
-    baselines: Any = None,
-    target: TargetLike = None,
-    additional_forward_args: Any = None,
-    steps: Sequence[int] = STEPS,
-    methods: Sequence[str] = RULES,
-) -> dict[str, np.ndarray]:
-    """|delta| / |F(x) - F(x')| per rule: an array [len(steps), N], row k for m = steps[k].
-
-    delta = sum_i IG_i - (F(x) - F(x')) with IG from :func:`iglib.integrated_gradients`
-    (``captum_trapezoid`` from the true trapezoid, see the module docstring). Where
-    F(x) = F(x') the relative error is undefined: inf (or nan when delta is 0 too).
-    """
-    methods, grid = _check_rules(methods), _check_grid(steps)
-    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args)
-    change = F.difference(x, base).cpu().double().numpy()
-
-    def delta(method: str, m: int) -> np.ndarray:
-        _, d = integrated_gradients(
-            model, x, base, target, additional_forward_args, n_steps=m, method=method, return_convergence_delta=True
-        )
-        return d.detach().cpu().double().numpy()
-
-    gaps: dict[str, list[np.ndarray]] = {method: [] for method in methods}
-    for m in grid:
-        trapezoid = delta("riemann_trapezoid", m) if {"riemann_trapezoid", CAPTUM_TRAPEZOID} & set(methods) else None
-        for method in methods:
-            if method == CAPTUM_TRAPEZOID:
-                gaps[method].append((m - 1) / m * trapezoid - change / m)
-            else:
-                gaps[method].append(trapezoid if method == "riemann_trapezoid" else delta(method, m))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {method: np.abs(np.stack(rows)) / np.abs(change) for method, rows in gaps.items()}
 
 
 def steps_widget(
@@ -108,7 +49,7 @@ def steps_widget(
     """
     if not (isinstance(tolerance, numbers.Real) and not isinstance(tolerance, (bool, np.bool_)) and tolerance > 0):
         raise ValueError(f"tolerance must be a positive number (0.05 is the paper's 5%), got {tolerance!r}")
-    methods, grid = _check_rules(methods), _check_grid(steps)
+    methods, grid = check_rules(methods), check_steps(steps)
     if n_steps is not None and n_steps not in grid:
         raise ValueError(f"n_steps must be one of steps {list(grid)}, got {n_steps!r}")
     errors = relative_completeness_errors(model, inputs, baselines, target, additional_forward_args, grid, methods)
