@@ -166,3 +166,23 @@ def test_a_stopped_sitting_is_recorded_and_counted_when_the_run_resumes(resumes,
     entry = json.loads((out / "record.json").read_text())["03_stop.ipynb"]
     assert len(entry["stopped"]) == 2 and "reused" in entry["stopped"][1]["why"]
     assert " in 3 sittings" in nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source
+
+
+def test_an_interrupted_sitting_is_recorded(tmp_path, monkeypatch):
+    """Ctrl-C (or kill -INT) stops a long full run between sessions; the sitting is recorded, so the next
+    one, resuming from the shards, counts it."""
+    monkeypatch.delenv("IGLIB_MODE", raising=False)
+    path = tmp_path / "04_long.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 04 · Long"), nbformat.v4.new_code_cell("x = 1")]
+    nbformat.write(nb, path)
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.NotebookClient, "execute", interrupted)
+    out = tmp_path / "kept"
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(path, "fast", out=out)
+    entry = json.loads((out / "record.json").read_text())["04_long.ipynb"]
+    assert [s["why"] for s in entry["stopped"]] == ["cell 0 of 1: KeyboardInterrupt"]

@@ -95,7 +95,8 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     began = time.perf_counter()
     try:
         client.execute()
-    except Exception as error:  # a cell failed or the kernel died: a kept run records the sitting, then stops
+    except (Exception, KeyboardInterrupt) as error:  # a cell failed, the kernel died, or Ctrl-C (kill -INT):
+        # a kept run records the sitting, then stops
         if out is not None:
             stopped(out, path.name, time.perf_counter() - began, f"cell {started} of {n_code}: {type(error).__name__}")
         raise
