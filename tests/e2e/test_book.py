@@ -1,4 +1,5 @@
-"""The book: `make book` builds a static website of the README and every notebook that works offline.
+"""The book: `make book` builds a static website of the README, every notebook and the pages of docs/
+that works offline.
 
 The book is built once per session with the Makefile's own recipe into a temporary folder (the
 notebooks are rendered from their committed outputs, never executed). Every page is opened from
@@ -24,6 +25,7 @@ import pytest
 from .conftest import NOTEBOOKS, ROOT, require
 
 PAGES = sorted(path.stem for path in NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))
+DOCS = sorted(path.stem for path in (ROOT / "docs").glob("*.md"))  # the reference pages, docs/api among them
 THEORY = [stem for stem in PAGES if "01" <= stem[:2] <= "07"]  # 01-07: the paper's theory, formulas on every page
 # The key figures the README shows (figures/NAME.png), each of which the front page must draw.
 KEY_FIGURES = re.findall(r"\]\(figures/([^)]+\.png)\)", (ROOT / "README.md").read_text())
@@ -98,6 +100,11 @@ def test_front_page_is_the_readme_with_key_figures_and_every_notebook(browser, b
         links = page.eval_on_selector_all("a[href]", "links => links.map(a => a.getAttribute('href'))")
         unlinked = [stem for stem in PAGES if f"notebooks/{stem}.html" not in links]
         assert not unlinked, f"notebooks missing from the book's table of contents: {unlinked}"
+        unlinked = [page for page in DOCS if f"docs/{page}.html" not in links]
+        assert not unlinked, f"pages of docs/ missing from the book's table of contents: {unlinked}"
+        # A wide code line wraps instead of scrolling sideways (book/_static/iglib.css).
+        wrap = page.eval_on_selector("div.highlight pre", "pre => getComputedStyle(pre).whiteSpace")
+        assert wrap == "pre-wrap", f"code blocks do not wrap: white-space is {wrap}"
         page.screenshot(path=str(screenshots / "book_index.png"))
         recorder.check("the front page")
     finally:
@@ -122,6 +129,20 @@ def test_notebook_page_renders_offline(browser, book, screenshots, stem):
         assert not errors, f"{stem}: MathJax could not typeset: {errors}"
         page.screenshot(path=str(screenshots / f"book_{stem}.png"))
         recorder.check(stem)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("stem", DOCS)
+def test_reference_page_renders_offline(browser, book, stem):
+    page, recorder = open_page(browser, (book / "docs" / f"{stem}.html").as_uri())
+    try:
+        assert page.inner_text("h1"), f"docs/{stem}: no title"
+        assert not broken_images(page), f"docs/{stem}: images that did not load: {broken_images(page)}"
+        if stem == "api":  # autodoc read the library: signatures of its functions
+            functions = page.locator("dl.py.function").count()
+            assert functions > 50, f"the API reference shows {functions} functions"
+        recorder.check(f"docs/{stem}")
     finally:
         page.close()
 
