@@ -59,6 +59,8 @@ html_theme_options = {
     "navigation_with_keys": False,
 }
 html_css_files = ["iglib.css"]
+# The theme's colour mode: light, as the figures are drawn (unset, its script logs a console error).
+html_context = {"default_mode": "light"}
 html_show_sourcelink = False
 html_copy_source = False
 
@@ -119,9 +121,17 @@ def plain_if_not_rst(app, what, name, obj, options, lines: list[str]) -> None:
 
 
 def write_index(app, exception) -> None:
-    """index.html is the front page (a copy of README.html: same folder, so every link still works)."""
+    """index.html is the front page (a copy of README.html: same folder, so every link still works).
+
+    The widget renderer's Font Awesome, which the theme's icons also match, is looked up beside the
+    notebook pages (notebooks/@jupyter-widgets/html-manager/dist/, its CDN layout): the fonts are copied there."""
     if exception is None and app.builder.format == "html":
         shutil.copyfile(Path(app.outdir) / "README.html", Path(app.outdir) / "index.html")
+        fonts = Path(app.outdir) / "notebooks" / "@jupyter-widgets" / "html-manager" / "dist"
+        fonts.mkdir(parents=True, exist_ok=True)
+        for font in (VENDOR / "html-manager" / "dist").iterdir():
+            if font.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+                shutil.copyfile(font, fonts / font.name)
 
 
 def setup(app):
