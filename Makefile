@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: lab test test-cpu setup figures benchmark clean slides book
+.PHONY: lab test test-cpu setup figures full benchmark clean slides book
 
 # Everything that needs the network happens here (the package index, and npm for the JavaScript of
 # lecture mode and the book when npm is installed); after it, tests, notebooks, slides and book run offline.
@@ -52,7 +52,17 @@ test-cpu: setup
 
 # Re-run every notebook headless in place (IGLIB_MODE=fast|full), rewriting figures/ and outputs.
 figures: setup
-	$(BIN)/python -m iglib.runner
+	$(BIN)/python -m iglib.apps.runner
+
+# Full mode (the paper-scale parameters) for the notebooks where it differs from fast mode, executed into
+# runs/full/ (kept, and not compared by nbval; runs/full/record.json: time, memory, machine) with their figures in
+# runs/full/figures/; 08's gallery of the 62 paper images is then copied to figures/imagenet/. A notebook whose
+# kept run has the same sources is skipped, and 08 resumes its IG from runs/full/shards/, so an interrupted
+# `make full` goes on where it stopped. Without a GPU: IGLIB_FULL_ON_CPU=1 (hours; README: Full mode).
+FULL ?= 08_imagenet 09_question_classification 14_interactions 10_translation 13_other_paths 12_imagenet_faithfulness
+full: setup
+	$(BIN)/python -m iglib.apps.runner --mode full --out runs/full --resume $(foreach name,$(FULL),notebooks/$(name).ipynb)
+	@if [ -d runs/full/figures/imagenet ]; then cp runs/full/figures/imagenet/*.png figures/imagenet/; fi
 
 # iglib against Captum on EfficientNet-Lite0: speed, accuracy per evaluation, memory (prints tables, writes JSON).
 benchmark: setup

@@ -1,4 +1,4 @@
-"""Throughput of ``python -m iglib.at_scale`` on 1 and N processes, for the README's "At scale".
+"""Throughput of ``python -m iglib.apps.at_scale`` on 1 and N processes, for the README's "At scale".
 
     python benchmarks/at_scale_benchmark.py [--images 16] [--steps 16] [--nproc 2] [--questions]
 
@@ -27,7 +27,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from iglib import at_scale, data, imagenet  # noqa: E402
+from iglib import data  # noqa: E402
+from iglib.apps import at_scale  # noqa: E402
+from iglib.experiments import imagenet  # noqa: E402
 
 
 def _port() -> int:
@@ -42,7 +44,7 @@ def measure(args: list[str], out: Path, nproc: int, threads: int) -> dict:
                                                      f"--nproc_per_node={nproc}", "--master_addr=127.0.0.1",
                                                      f"--master_port={_port()}"]
     start = time.perf_counter()
-    subprocess.run([*launcher, "-m", "iglib.at_scale", *args, "--threads", str(threads), "--out", str(out)],
+    subprocess.run([*launcher, "-m", "iglib.apps.at_scale", *args, "--threads", str(threads), "--out", str(out)],
                    env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - start
     run = torch.load(out / at_scale.INDEX, weights_only=True)["runs"][-1]

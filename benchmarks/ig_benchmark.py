@@ -37,8 +37,9 @@ from pathlib import Path
 import torch
 
 import iglib
-from iglib import data, imagenet, settings
+from iglib import data, settings
 from iglib.adaptive import adaptive_simpson
+from iglib.experiments import imagenet
 from iglib.quadrature import METHODS, alphas_and_weights
 
 ROOT = Path(__file__).resolve().parent
@@ -50,9 +51,7 @@ def sync(device: torch.device) -> None:
 
 
 def load(n_images: int, device: torch.device, channels_last: bool):
-    model = imagenet.load_classifier(device)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = imagenet.load_classifier(device, channels_last=channels_last)
     names = imagenet.paper_images()[:n_images]
     x = torch.cat([imagenet.preprocess(data.fetch(n)) for n in names]).to(device)
     if channels_last:

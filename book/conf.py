@@ -30,8 +30,9 @@ author = "the iglib authors"
 root_doc = "README"
 
 extensions = ["myst_nb", "sphinx.ext.autodoc"]
-# Only the README, the numbered notebooks and docs/ are pages; everything else in the repository is not.
-include_patterns = ["README.md", "notebooks/[0-9][0-9]*.ipynb", "docs/*.md"]
+# Only the README, the numbered notebooks, their kept full-mode runs (runs/full/, `make full`) and docs/ are
+# pages; everything else in the repository is not.
+include_patterns = ["README.md", "notebooks/[0-9][0-9]*.ipynb", "runs/full/[0-9][0-9]*.ipynb", "docs/*.md"]
 exclude_patterns = ["build", ".venv", "**/.ipynb_checkpoints"]
 
 # The book shows the committed outputs: nothing is re-executed (that is nbval's and `make figures`' job).
@@ -69,11 +70,13 @@ html_copy_source = False
 autodoc_member_order = "bysource"
 
 
-# The table of contents: the lecture path (00_index) first, then the notebooks in order, then the
-# reference pages of docs/ in this order (a page of docs/ left out of it fails the build: -W).
-TOC = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]*.ipynb"))
-REFERENCE = ["notebooks", "library", "api", "performance", "at_scale", "data", "tests", "slides_and_book",
-             "dependencies"]
+# The table of contents: the lecture path (00_index) first, then the notebooks in order; then the
+# full-mode runs that were kept; then the reference pages of docs/ in this order (a page of docs/ left out
+# of it fails the build: -W).
+TOC = {"Notebooks": sorted(f"notebooks/{p.stem}" for p in (ROOT / "notebooks").glob("[0-9][0-9]*.ipynb")),
+       "Full mode, as run": sorted(f"runs/full/{p.stem}" for p in (ROOT / "runs" / "full").glob("[0-9][0-9]*.ipynb")),
+       "Reference": [f"docs/{page}" for page in ["notebooks", "library", "api", "performance", "at_scale", "data",
+                                                 "tests", "slides_and_book", "dependencies"]]}
 
 
 def toctree(caption: str, entries: list[str]) -> str:
@@ -93,8 +96,9 @@ def add_toc(app, docname: str, source: list[str]) -> None:
     """Append the (hidden) tables of contents to the front page, so the README itself stays as it is,
     and one automodule section per public module to docs/api.md."""
     if docname == root_doc:
-        source[0] += toctree("Notebooks", [f"notebooks/{stem}" for stem in TOC])
-        source[0] += toctree("Reference", [f"docs/{page}" for page in REFERENCE])
+        for caption, pages in TOC.items():
+            if pages:
+                source[0] += toctree(caption, pages)
     elif docname == "docs/api":
         for name in public_modules():
             # :no-index:: a function appears under its module and under a package that re-exports it
@@ -124,14 +128,18 @@ def write_index(app, exception) -> None:
     """index.html is the front page (a copy of README.html: same folder, so every link still works).
 
     The widget renderer's Font Awesome, which the theme's icons also match, is looked up beside the
-    notebook pages (notebooks/@jupyter-widgets/html-manager/dist/, its CDN layout): the fonts are copied there."""
+    notebook pages (notebooks/@jupyter-widgets/html-manager/dist/, its CDN layout, and the same under
+    runs/full/ for the kept full-mode runs): the fonts are copied there."""
     if exception is None and app.builder.format == "html":
         shutil.copyfile(Path(app.outdir) / "README.html", Path(app.outdir) / "index.html")
-        fonts = Path(app.outdir) / "notebooks" / "@jupyter-widgets" / "html-manager" / "dist"
-        fonts.mkdir(parents=True, exist_ok=True)
-        for font in (VENDOR / "html-manager" / "dist").iterdir():
-            if font.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
-                shutil.copyfile(font, fonts / font.name)
+        for folder in ("notebooks", "runs/full"):
+            if not (Path(app.outdir) / folder).is_dir():
+                continue  # no kept full-mode run yet
+            fonts = Path(app.outdir) / folder / "@jupyter-widgets" / "html-manager" / "dist"
+            fonts.mkdir(parents=True, exist_ok=True)
+            for font in (VENDOR / "html-manager" / "dist").iterdir():
+                if font.suffix in {".woff", ".woff2", ".ttf", ".eot", ".svg"}:
+                    shutil.copyfile(font, fonts / font.name)
 
 
 def setup(app):

@@ -15,6 +15,12 @@
 - ``lime``, ``surrogate`` (imported on demand, they need scikit-learn): the model-agnostic
   methods set beside IG in notebook 11.
 
+The package is laid out by role, each layer importing only the ones before it: the equation and
+its plumbing at the top (``integrated_gradients``, ``quadrature``, ``forward``, ``paths``, ...);
+``variants/`` (Guided IG, Blur IG, Integrated Hessians); ``methods/`` (what IG is compared with);
+``checks/`` (axioms, faithfulness, sanity); ``experiments/`` (ImageNet, text); ``widgets/``;
+``apps/`` (the runner, at-scale IG, slides). The names above are the public API.
+
 Every public function takes ``model`` first (an ``nn.Module`` or any callable) and checks its
 arguments in one place (:mod:`iglib.arguments`). ``import iglib`` does not import matplotlib:
 ``iglib.viz``, ``iglib.imagenet`` and ``iglib.data`` load on first use.
@@ -24,13 +30,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import axioms, baselines, quadrature, settings, toys
+from . import baselines, quadrature, settings, toys
 from .adaptive import adaptive_integrated_gradients
-from .blur_ig import blur_integrated_gradients
+from .checks import axioms
 from .exact import breakpoints, exact_integrated_gradients
-from .guided_ig import guided_integrated_gradients
 from .integrated_gradients import integrated_gradients
-from .integrated_hessians import integrated_hessians
 from .interior import interior_gradients
 from .methods import (
     deconvnet,
@@ -43,15 +47,19 @@ from .methods import (
     smoothgrad,
 )
 from .paths import axis_parallel_path, path_integrated_gradients, shapley_values, straight_line
+from .variants.blur_ig import blur_integrated_gradients
+from .variants.guided_ig import guided_integrated_gradients
+from .variants.integrated_hessians import integrated_hessians
 
-_ON_DEMAND = ("viz", "imagenet", "data", "lime", "surrogate")
+_ON_DEMAND = {"viz": ".viz", "data": ".data", "imagenet": ".experiments.imagenet",
+              "lime": ".methods.lime", "surrogate": ".methods.surrogate"}
 
 
 def __getattr__(name: str) -> Any:
     """``iglib.viz`` (matplotlib), ``iglib.imagenet``, ``iglib.data``, ``iglib.lime`` and
     ``iglib.surrogate`` (scikit-learn) are imported on first use."""
     if name in _ON_DEMAND:
-        return importlib.import_module(f".{name}", __name__)
+        return importlib.import_module(_ON_DEMAND[name], __name__)
     raise AttributeError(f"module 'iglib' has no attribute {name!r}")
 
 

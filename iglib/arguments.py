@@ -121,7 +121,7 @@ def check_inputs(inputs: Any, name: str = "inputs") -> Tensor:
     if not inputs.is_floating_point():
         raise TypeError(
             f"{name} must have a floating-point dtype (gradients need one), got "
-            f"{inputs.dtype}; for token ids use iglib.text.embedding_integrated_gradients"
+            f"{inputs.dtype}; for token ids use iglib.experiments.text.embedding_integrated_gradients"
         )
     if inputs.dim() < 1 or inputs.shape[0] == 0:
         raise ValueError(
@@ -246,50 +246,6 @@ def check_target(target: Any, n: int) -> Target:
             f"target must be None, an int, a tuple, a list or a 1-D integer tensor, got {kind}: {quote(given)}"
         )
     return Target(torch.tensor(rows, dtype=torch.long, device="cpu"), given)  # on the host; select moves it
-
-
-def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
-    """F per row: the ``target`` entry of each row of the model's ``output`` for ``k`` points of
-    each of the ``n`` examples (k n rows, step-major), checked against the output's shape."""
-    if not isinstance(output, Tensor):
-        raise TypeError(f"the model must return a torch.Tensor, got {type(output).__name__}")
-    check_device(output, "the model's output", fix="the model uses parameters or buffers on meta; " + MATERIALISE)
-    rows, target = k * n, target.repeat(k)
-    if output.dim() == 0 or output.shape[0] != rows:
-        batch = f"{n} examples" if rows == n else f"{rows} points ({rows // n} per example of the {n} in inputs)"
-        raise ValueError(
-            f"the model's forward returned shape {tuple(output.shape)} for a batch of {batch}; "
-            f"expected the batch on dimension 0, e.g. [{rows}] or [{rows}, classes]"
-        )
-    if target.index is None:
-        if output[0].numel() != 1:
-            raise ValueError(
-                f"target is None but the model returns {output[0].numel()} values per example "
-                f"(shape {tuple(output.shape[1:])} each); pass target=class index"
-            )
-        return output.reshape(rows)
-    per_example = output if output.dim() > 1 else output.reshape(rows, 1)
-    sizes, k = per_example.shape[1:], target.index.shape[1]
-    if len(sizes) != k:
-        if k == 1:
-            raise ValueError(
-                f"target {quote(target.given)} gives one class per example, but the model returns shape "
-                f"{tuple(sizes)} per example; pass a tuple index (or a list of tuples) for multi-dimensional outputs"
-            )
-        raise ValueError(
-            f"target {quote(target.given)} has {k} indices per example, but the model's output has "
-            f"{len(sizes)} dimensions per example (shape {tuple(sizes)})"
-        )
-    size = torch.tensor(list(sizes), dtype=torch.long, device="cpu")
-    idx = target.index
-    if ((idx < -size) | (idx >= size)).any():
-        if k == 1:
-            if is_int(target.given) or isinstance(target.given, Tensor) and target.given.numel() == 1:
-                raise ValueError(f"target {int(target.given)} is out of range for an output with {sizes[0]} classes")
-            raise ValueError(f"target {quote(target.given)} has a class out of range for an output with {sizes[0]} classes")
-        raise ValueError(f"target {quote(target.given)} is out of range for an output of shape {tuple(sizes)} per example")
-    idx = (idx % size).to(output.device)
-    return per_example[(torch.arange(rows, device=output.device),) + tuple(idx.T)]
 
 
 # ---------------------------------------------------------------- model and its extra arguments

@@ -11,7 +11,8 @@ the model as one batch of k N, step-major. Two operations serve every method:
 - ``F.difference(x, x')``: F(x) - F(x'), what completeness says the attributions add up to.
 
 ``F.hessians(points)`` adds the second derivatives (double backward, same chunks) for
-Integrated Hessians.
+Integrated Hessians. :func:`select` picks F out of the model's output; :func:`saved_bytes` and
+:func:`auto_batch_size` measure what one point of F costs in memory (:mod:`iglib.memory`).
 """
 from __future__ import annotations
 
@@ -22,16 +23,19 @@ from torch import Tensor
 
 from . import memory
 from .arguments import (
+    MATERIALISE,
     Model,
     Target,
     TargetLike,
     check_args,
     check_baselines,
     check_batch_size,
+    check_device,
     check_inputs,
     check_model,
     check_target,
-    select,
+    is_int,
+    quote,
 )
 
 
@@ -194,6 +198,64 @@ def prepare(
     ibs = check_batch_size(internal_batch_size)
     F.internal_batch_size = memory.auto_batch_size_of(F, x) if ibs == "auto" else ibs
     return F, x, x_base
+
+
+def select(output: Any, target: Target, n: int, k: int = 1) -> Tensor:
+    """F per row: the ``target`` entry of each row of the model's ``output`` for ``k`` points of
+    each of the ``n`` examples (k n rows, step-major), checked against the output's shape."""
+    if not isinstance(output, Tensor):
+        raise TypeError(f"the model must return a torch.Tensor, got {type(output).__name__}")
+    check_device(output, "the model's output", fix="the model uses parameters or buffers on meta; " + MATERIALISE)
+    rows, target = k * n, target.repeat(k)
+    if output.dim() == 0 or output.shape[0] != rows:
+        batch = f"{n} examples" if rows == n else f"{rows} points ({rows // n} per example of the {n} in inputs)"
+        raise ValueError(
+            f"the model's forward returned shape {tuple(output.shape)} for a batch of {batch}; "
+            f"expected the batch on dimension 0, e.g. [{rows}] or [{rows}, classes]"
+        )
+    if target.index is None:
+        if output[0].numel() != 1:
+            raise ValueError(
+                f"target is None but the model returns {output[0].numel()} values per example "
+                f"(shape {tuple(output.shape[1:])} each); pass target=class index"
+            )
+        return output.reshape(rows)
+    per_example = output if output.dim() > 1 else output.reshape(rows, 1)
+    sizes, k = per_example.shape[1:], target.index.shape[1]
+    if len(sizes) != k:
+        if k == 1:
+            raise ValueError(
+                f"target {quote(target.given)} gives one class per example, but the model returns shape "
+                f"{tuple(sizes)} per example; pass a tuple index (or a list of tuples) for multi-dimensional outputs"
+            )
+        raise ValueError(
+            f"target {quote(target.given)} has {k} indices per example, but the model's output has "
+            f"{len(sizes)} dimensions per example (shape {tuple(sizes)})"
+        )
+    size = torch.tensor(list(sizes), dtype=torch.long, device="cpu")
+    idx = target.index
+    if ((idx < -size) | (idx >= size)).any():
+        if k == 1:
+            if is_int(target.given) or isinstance(target.given, Tensor) and target.given.numel() == 1:
+                raise ValueError(f"target {int(target.given)} is out of range for an output with {sizes[0]} classes")
+            raise ValueError(f"target {quote(target.given)} has a class out of range for an output with {sizes[0]} classes")
+        raise ValueError(f"target {quote(target.given)} is out of range for an output of shape {tuple(sizes)} per example")
+    idx = (idx % size).to(output.device)
+    return per_example[(torch.arange(rows, device=output.device),) + tuple(idx.T)]
+
+
+def saved_bytes(model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None) -> int:
+    """:func:`iglib.memory.saved_bytes_of` for a model, its target and arguments."""
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
+    return memory.saved_bytes_of(F, x)
+
+
+def auto_batch_size(
+    model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None, budget: int | None = None
+) -> int:
+    """:func:`iglib.memory.auto_batch_size_of` for a model, its target and arguments."""
+    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
+    return memory.auto_batch_size_of(F, x, budget)
 
 
 # ---------------------------------------------------------------- what a derivative must be

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
-from .arguments import is_int
+from .arguments import check_count
 
 SAFETY = 2.0  # the backward pass needs about as much again as the saved activations
 CUDA_SHARE, CPU_SHARE = 0.8, 0.5
@@ -77,25 +77,6 @@ def auto_batch_size_of(F: Callable[[Tensor], Tensor], x: Tensor, budget: int | N
     them) that fits ``budget`` bytes (default: the device's)."""
     if budget is None:
         budget = device_budget(x.device)
-    if not is_int(budget) or budget < 1:
-        raise ValueError(f"budget must be a number of bytes >= 1, got {budget!r}")
+    budget = check_count(budget, "budget")  # bytes
     per_point = SAFETY * saved_bytes_of(F, x) / len(x) + 4 * x[0].numel() * x.element_size()
     return max(1, int(budget // per_point))
-
-
-def saved_bytes(model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None) -> int:
-    """:func:`saved_bytes_of` for a model, its target and arguments."""
-    from .forward import prepare  # forward resolves internal_batch_size="auto" with this module
-
-    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
-    return saved_bytes_of(F, x)
-
-
-def auto_batch_size(
-    model: Any, inputs: Tensor, target: Any = None, additional_forward_args: Any = None, budget: int | None = None
-) -> int:
-    """:func:`auto_batch_size_of` for a model, its target and arguments."""
-    from .forward import prepare
-
-    F, x, _ = prepare(model, inputs, None, target, additional_forward_args)
-    return auto_batch_size_of(F, x, budget)

@@ -105,7 +105,9 @@ SMOOTH = frozenset(
 # Piecewise-linear or piecewise-constant operations whose branch changes exact IG does not track.
 UNTRACKED = frozenset(
     "sort argsort topk kthvalue median nanmedian cummax cummin adaptive_max_pool1d adaptive_max_pool2d "
-    "adaptive_max_pool3d max_pool3d fractional_max_pool2d fractional_max_pool3d lp_pool1d lp_pool2d "
+    "adaptive_max_pool3d max_pool3d max_pool3d_with_indices adaptive_max_pool1d_with_indices "
+    "adaptive_max_pool2d_with_indices adaptive_max_pool3d_with_indices "
+    "fractional_max_pool2d fractional_max_pool3d lp_pool1d lp_pool2d "
     "threshold hardshrink softshrink sign sgn floor ceil round trunc frac heaviside floor_divide floordiv".split()
 )
 # Elementwise piecewise-linear operations whose kinks exact IG tracks, and the max pools it tracks.

@@ -1,4 +1,4 @@
-"""Fixtures shared by the tests: float64 as the default dtype where exactness is checked."""
+"""Fixtures shared by the tests: float64 as the default dtype where exactness is checked; one torch thread."""
 from __future__ import annotations
 
 import pytest
@@ -22,3 +22,13 @@ def float64():
 def float64_module():
     """float64 for a whole module (hypothesis tests cannot take function-scoped fixtures)."""
     yield from _default_float64()
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``): tiny models
+    and tensors run faster on one, and do not fight the other test worker for a 2-core machine's cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

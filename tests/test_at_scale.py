@@ -1,4 +1,4 @@
-"""iglib.at_scale: every item exactly once over the ranks, results equal to direct calls, resume after an
+"""iglib.apps.at_scale: every item exactly once over the ranks, results equal to direct calls, resume after an
 interruption, torchrun with 2 processes equal to 1 process item by item, clear errors."""
 from __future__ import annotations
 
@@ -15,19 +15,14 @@ import pytest
 import torch
 
 import iglib
-from iglib import at_scale, imagenet
+from iglib.apps import at_scale
+from iglib.experiments import imagenet
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 4  # few steps: these tests check the bookkeeping, not IG's accuracy
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as each torchrun worker has: on a shared 2-core machine far faster than two."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +111,53 @@ def test_other_methods_and_a_fixed_class(images, tmp_path):
     assert result.config["steps"] is None and result.config["method"] is None
 
 
+def test_probability_output_and_chosen_items_as_notebook_08_calls_it(images, tmp_path):
+    """run(image_config(..., output="probability"), items=...) as notebook 08 calls it: IG of the softmax
+    probability, the chosen images in the chosen order, the same config as the command line's."""
+    names = at_scale.list_images(images)
+    chosen = [names[2], names[0]]
+    config = at_scale.image_config(images, steps=STEPS, output="probability")
+    assert config == at_scale.parse_args(["--images", str(images), "--out", "x", "--steps", str(STEPS),
+                                          "--output", "probability"])[0]
+    index = at_scale.run(config, tmp_path, chunk=1, device="cpu", items=chosen, quiet=True)
+    result = at_scale.load(tmp_path)
+    assert result.names == index["items"] == chosen
+    model = imagenet.load_classifier()
+    probabilities = lambda v: model(v).softmax(dim=-1)
+    for name in chosen:
+        x = imagenet.preprocess(images / name)
+        target = int(model(x).argmax())
+        a, delta = iglib.integrated_gradients(probabilities, x, imagenet.black(x), target=target, n_steps=STEPS,
+                                              return_convergence_delta=True)
+        assert result.targets[name] == target and torch.equal(result.attributions[name], a[0])
+        with torch.no_grad():
+            change = probabilities(x)[0, target] - probabilities(imagenet.black(x))[0, target]
+        assert 0 < result.change[name] <= 1 and result.change[name] == pytest.approx(change.item(), abs=1e-6)
+        assert result.completeness[name] == pytest.approx(delta.item(), abs=1e-5)
+
+
+def test_image_config_and_items_errors(images, tmp_path):
+    for kwargs, error, message in [
+        ({"output": "logits"}, ValueError, "output must be one of logit, probability, got 'logits'"),
+        ({"baseline": "white"}, ValueError, "baseline must be one of"),
+        ({"target": 3}, ValueError, "target must be 'top1' or a class index"),
+        ({"steps": 0}, ValueError, "steps must be >= 1, got 0"),
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
+    ]:
+        with pytest.raises(error, match=message):
+            at_scale.image_config(images, **kwargs)
+    with pytest.raises(ValueError, match="holds no image"):
+        at_scale.image_config(tmp_path)
+    config = at_scale.image_config(images, steps=STEPS)
+    with pytest.raises(ValueError, match="items must be items of the source, got 1 that are not, e.g. 'cat.jpg'"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=["cat.jpg"])
+    name = at_scale.list_images(images)[0]
+    with pytest.raises(ValueError, match="must not repeat a name, got 2 names of which 1 differ"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=[name, name])
+    with pytest.raises(TypeError, match="items must be a list of item names"):
+        at_scale.run(config, tmp_path / "out", chunk=1, device="cpu", items=name)
+
+
 def test_interrupted_run_resumes_and_gives_the_same_result(images, tmp_path, monkeypatch, capsys):
     argv = ["--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--limit", "3"]
     at_scale.main(argv + ["--out", str(tmp_path / "whole")])
@@ -175,7 +217,7 @@ def _free_port() -> int:
 def test_torchrun_two_processes_equal_one_process(images, tmp_path):
     """torchrun --nproc_per_node=2 on 127.0.0.1 (gloo): each rank its own shards, rank 0 the index; the
     merged result equals a one-process run item by item, bit for bit (both at 1 thread per process)."""
-    args = ["-m", "iglib.at_scale", "--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--threads", "1"]
+    args = ["-m", "iglib.apps.at_scale", "--images", str(images), "--steps", str(STEPS), "--chunk", "1", "--threads", "1"]
     one = subprocess.run([sys.executable, *args, "--out", str(tmp_path / "one")], env=_env(), cwd=ROOT,
                          capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, one.stderr[-3000:]
@@ -197,10 +239,8 @@ def test_torchrun_two_processes_equal_one_process(images, tmp_path):
 
 # ------------------------------------------------------------------------------------ text
 def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
-    from iglib.text import classifier as clf
-    from iglib.text import questions as qs
-    from iglib.text import triggers as tg
-    from iglib.text.tokens import tokenize
+    from iglib.experiments.text import classifier as clf, questions as qs, triggers as tg
+    from iglib.experiments.text.tokens import tokenize
 
     at_scale.main(["--questions", "heldout", "--out", str(tmp_path), "--steps", str(STEPS), "--limit", "60",
                    "--chunk", "8"])
@@ -257,6 +297,7 @@ def test_questions_equal_token_scores_and_feed_trigger_mining(tmp_path):
     (["--questions", "heldout", "--out", "x", "--chunk", "-1"], "--chunk"),
     (["--questions", "heldout", "--out", "x", "--internal-batch-size", "lots"], "--internal-batch-size"),
     (["--questions", "heldout", "--out", "x", "--device", "tpu"], "--device"),
+    (["--questions", "heldout", "--out", "x", "--output", "probability"], "--output is for --images"),
 ])
 def test_bad_arguments_name_the_flag(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -274,6 +315,7 @@ def test_bad_image_arguments_name_the_flag(images, tmp_path, capsys):
         (["--images", str(images), "--target", "dog"], "got 'dog'"),
         (["--images", str(images), "--checkpoint", "c.pt"], "--checkpoint is for --questions"),
         (["--images", str(images), "--baseline", "zero-embedding"], "--baseline zero-embedding is for --questions"),
+        (["--images", str(images), "--output", "odds"], "--output"),
     ]:
         with pytest.raises(SystemExit):
             at_scale.parse_args(argv + ["--out", str(tmp_path / "out")])

@@ -4,8 +4,9 @@ import functools
 import pytest
 import torch
 
-from iglib import axioms, methods, toys
-from iglib.axioms import (
+from iglib import methods, toys
+from iglib.checks import axioms
+from iglib.checks.axioms import (
     AXIOMS,
     COMPLETENESS,
     IMPLEMENTATION_INVARIANCE,

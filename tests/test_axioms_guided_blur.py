@@ -24,16 +24,10 @@ import pytest
 import torch
 from torch import nn
 
-from iglib import axioms
-from iglib.axioms import (
-    COMPLETENESS,
-    IMPLEMENTATION_INVARIANCE,
-    LINEARITY,
-    SENSITIVITY_B,
-    SYMMETRY_PRESERVATION,
-)
-from iglib.blur_ig import blur_integrated_gradients, blur_matrix, gaussian_blur
-from iglib.guided_ig import guided_integrated_gradients
+from iglib.checks import axioms
+from iglib.checks.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_B, SYMMETRY_PRESERVATION
+from iglib.variants.blur_ig import blur_integrated_gradients, blur_matrix, gaussian_blur
+from iglib.variants.guided_ig import guided_integrated_gradients
 
 D = torch.float64
 

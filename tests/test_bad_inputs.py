@@ -22,13 +22,15 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 import iglib
-import iglib.text
-from iglib import axioms
-from iglib import evaluation  # noqa: F401  (iglib.evaluation)
-from iglib.integrated_hessians import top_interactions
-from iglib.lime import lime_image, lime_tabular
-from iglib.memory import auto_batch_size
-from iglib.surrogate import global_surrogate
+import iglib.experiments.text
+from iglib.checks import (
+    axioms,
+    evaluation,  # noqa: F401  (iglib.checks.evaluation)
+)
+from iglib.forward import auto_batch_size
+from iglib.methods.lime import lime_image, lime_tabular
+from iglib.methods.surrogate import global_surrogate
+from iglib.variants.integrated_hessians import top_interactions
 
 N = 2
 SHAPE = (N, 1, 2, 3)  # images of 1 x 2 x 3, so that lime_image applies too
@@ -617,7 +619,7 @@ NUMPY_INTEGERS = {
     "internal_batch_size": lambda: iglib.integrated_gradients(_sqrt_abs, _issue_x(), internal_batch_size=np.int32(1)),
     "target": lambda: iglib.integrated_gradients(_issue_linear(), _issue_x(), target=np.int64(2)),
     "n_samples": lambda: iglib.smoothgrad(_sqrt_abs, _issue_x(), n_samples=np.int16(3), seed=np.int64(0)),
-    "n_points": lambda: iglib.evaluation.deletion_curve(_sqrt_abs, _issue_x(), _issue_x(), n_points=np.int64(4)),
+    "n_points": lambda: iglib.checks.evaluation.deletion_curve(_sqrt_abs, _issue_x(), _issue_x(), n_points=np.int64(4)),
     "top_interactions k": lambda: top_interactions(torch.eye(3) + 0.1, k=np.int64(2)),
     "memory budget": lambda: auto_batch_size(Net(), _inputs(), target=0, budget=np.int64(2**20)),
     "blur max_sigma": lambda: iglib.blur_integrated_gradients(_image_sum, _tiny_images(), max_sigma=np.int64(2),
@@ -698,14 +700,14 @@ class TestMetaDevice:
             lime_image(Net(), x, _seg().to("meta"), target=0, n_samples=4, seed=0)
         embedding = nn.Embedding(4, 6)
         with pytest.raises(ValueError, match=rf"ids is on meta: {META_EXPECTED}"):
-            iglib.text.embedding_integrated_gradients(nn.Sequential(embedding), embedding, torch.zeros(1, 2, dtype=torch.long,
+            iglib.experiments.text.embedding_integrated_gradients(nn.Sequential(embedding), embedding, torch.zeros(1, 2, dtype=torch.long,
                                                                                                       device="meta"))
 
 
 # ---------------------------------------------------------------- checkpoints carry their own hash (issue 28, item 4)
 def _flip_exponent(path, key: str = "convs.0.weight") -> float:
     """Flip the top exponent bit of the first entry of weight ``key`` in the file; return the value it then reads."""
-    from iglib.text import checkpoint
+    from iglib.experiments.text import checkpoint
 
     weight = torch.load(path, map_location="cpu", weights_only=True)["state_dict"][key]
     raw = weight.reshape(-1)[:16].numpy().tobytes()
@@ -721,18 +723,18 @@ def _flip_exponent(path, key: str = "convs.0.weight") -> float:
 
 class TestCheckpointHashes:
     """Every checkpoint the project writes carries its ``content_sha256``; loading checks it wherever the
-    file lies (:mod:`iglib.text.checkpoint`, shared by the question classifier and the translator)."""
+    file lies (:mod:`iglib.experiments.text.checkpoint`, shared by the question classifier and the translator)."""
 
     @pytest.fixture
     def committed(self):
-        from iglib.text import checkpoint
+        from iglib.experiments.text import checkpoint
 
         return checkpoint.FOLDER / "questions_fast.pt"
 
     def test_a_copy_with_one_flipped_exponent_bit_is_refused_and_the_advice_names_real_paths(self, tmp_path, committed):
         from pathlib import Path
 
-        from iglib.text import classifier
+        from iglib.experiments.text import classifier
 
         copy = tmp_path / "questions_3.pt"
         shutil.copy(committed, copy)
@@ -744,12 +746,12 @@ class TestCheckpointHashes:
         message = str(error.value)
         assert "questions_3.pt`" not in message and classifier.REBUILD in message
         root = Path(__file__).resolve().parent.parent
-        for named in re.findall(r"iglib/text/checkpoints/\w+\.pt", message):
+        for named in re.findall(r"iglib/experiments/text/checkpoints/\w+\.pt", message):
             assert (root / named).is_file(), named
 
     @pytest.mark.parametrize("kind", ["classifier", "translation"])
     def test_save_writes_the_content_hash_and_a_flipped_bit_anywhere_is_refused(self, tmp_path, kind):
-        from iglib.text import checkpoint, classifier, translation
+        from iglib.experiments.text import checkpoint, classifier, translation
 
         module = {"classifier": classifier, "translation": translation}[kind]
         original = checkpoint.FOLDER / ("questions_fast.pt" if kind == "classifier" else "translation_fast.pt")
@@ -765,7 +767,7 @@ class TestCheckpointHashes:
             module.load(path, device="cpu")
 
     def test_an_edited_entry_is_refused(self, tmp_path, committed):
-        from iglib.text import checkpoint, classifier
+        from iglib.experiments.text import checkpoint, classifier
 
         saved = torch.load(committed, map_location="cpu", weights_only=True)
         checkpoint.save_checkpoint(saved, tmp_path / "mine.pt")
@@ -776,20 +778,20 @@ class TestCheckpointHashes:
             classifier.load(tmp_path / "mine.pt", device="cpu")
 
     def test_a_file_written_by_torch_save_is_refused_with_how_to_seal_it(self, tmp_path, committed):
-        from iglib.text import classifier
+        from iglib.experiments.text import classifier
 
         saved = torch.load(committed, map_location="cpu", weights_only=True)
         saved["accuracy"] = 0.5
         torch.save(saved, tmp_path / "mine.pt")
         with pytest.raises(ValueError, match=r"mine.pt carries no content_sha256 \(it was written by torch.save.*"
-                                             r"seal it: iglib.text.checkpoint.save_checkpoint\("):
+                                             r"seal it: iglib.experiments.text.checkpoint.save_checkpoint\("):
             classifier.load(tmp_path / "mine.pt", device="cpu")
 
     @pytest.mark.parametrize("text, problem", [(None, "is missing"), ("garbage\n", r"is garbled: line 1 reads 'garbage'"),
                                                ("740a00ce  questions_fast.pt\n", "is garbled: line 1"),
                                                (b"\xff\xfe\x00", "is garbled: it is not text")])
     def test_a_missing_or_garbled_sha256sums_names_the_file_and_the_fix(self, tmp_path, monkeypatch, text, problem):
-        from iglib.text import checkpoint, classifier
+        from iglib.experiments.text import checkpoint, classifier
 
         folder = tmp_path / "checkpoints"
         shutil.copytree(checkpoint.FOLDER, folder)
@@ -801,7 +803,7 @@ class TestCheckpointHashes:
             sums.write_bytes(text)
         else:
             sums.write_text(text)
-        with pytest.raises(ValueError, match=rf"SHA256SUMS {problem}.*git checkout -- iglib/text/checkpoints/SHA256SUMS"):
+        with pytest.raises(ValueError, match=rf"SHA256SUMS {problem}.*git checkout -- iglib/experiments/text/checkpoints/SHA256SUMS"):
             classifier.load(folder / "questions_fast.pt", device="cpu")
 
     @pytest.mark.parametrize("cut", [0.5, 0.999])

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from iglib.blur_ig import blur_integrated_gradients, blur_path, gaussian_blur
+from iglib.variants.blur_ig import blur_integrated_gradients, blur_path, gaussian_blur
 
 D = torch.float64
 

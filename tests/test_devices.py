@@ -20,11 +20,11 @@ import torch
 from torch import nn
 
 import iglib
-import iglib.evaluation
-import iglib.text
+import iglib.checks.evaluation
+import iglib.experiments.text
 from iglib import memory
 from iglib.forward import Score
-from iglib.integrated_hessians import top_interactions
+from iglib.variants.integrated_hessians import top_interactions
 
 torch.manual_seed(0)
 MLP = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).double().eval()
@@ -70,20 +70,20 @@ def meta_default():
 
 
 def _lime_tabular(**kw: Any):
-    from iglib.lime import lime_tabular
+    from iglib.methods.lime import lime_tabular
 
     return lime_tabular(MLP, X, target=0, n_samples=20, seed=0, **kw)
 
 
 def _lime_image():
-    from iglib.lime import lime_image
+    from iglib.methods.lime import lime_image
 
     segments = torch.arange(36, device="cpu").reshape(6, 6) // 9
     return lime_image(CONV, IMAGES, segments, target=1, n_samples=16, seed=0).weights
 
 
 def _global_surrogate(kind: str):
-    from iglib.surrogate import global_surrogate
+    from iglib.methods.surrogate import global_surrogate
 
     return global_surrogate(MLP, X, target=1, kind=kind, n_samples=50, seed=0)
 
@@ -143,15 +143,15 @@ CALLS: dict[str, Callable[[], Any]] = {
                                                                                         device="cpu"),
                                                            target=0, n_samples=4, seed=0),
     "expected_gradients one reference": lambda: iglib.expected_gradients(MLP, X, target=0, n_samples=4, seed=0),
-    "embedding_integrated_gradients": lambda: iglib.text.embedding_integrated_gradients(
+    "embedding_integrated_gradients": lambda: iglib.experiments.text.embedding_integrated_gradients(
         TEXT, TEXT.embedding, IDS, target=0, n_steps=4, return_convergence_delta=True),
     "lime_tabular": lambda: _lime_tabular(return_fit=False),
     "lime_image": _lime_image,
     "global_surrogate linear": lambda: _global_surrogate("linear"),
     "global_surrogate tree": lambda: _global_surrogate("tree"),
-    "deletion_curve": lambda: iglib.evaluation.deletion_curve(MLP, X, X.abs(), target=0, n_points=2).area(),
-    "insertion_curve": lambda: iglib.evaluation.insertion_curve(MLP, X, X.abs(), target=0, n_points=2).area(),
-    "random_attributions": lambda: iglib.evaluation.random_attributions(X, seed=3),
+    "deletion_curve": lambda: iglib.checks.evaluation.deletion_curve(MLP, X, X.abs(), target=0, n_points=2).area(),
+    "insertion_curve": lambda: iglib.checks.evaluation.insertion_curve(MLP, X, X.abs(), target=0, n_points=2).area(),
+    "random_attributions": lambda: iglib.checks.evaluation.random_attributions(X, seed=3),
     "baselines": lambda: [f(IMAGES) for f in (lambda x: iglib.baselines.uniform_noise(x, 0, 1, seed=2),
                                               lambda x: iglib.baselines.gaussian_noise(x, 0.1, 0, 1, seed=2),
                                               lambda x: iglib.baselines.blurred(x, sigma=1.0),

@@ -1,8 +1,9 @@
 """Deletion and insertion curves: closed forms on a linear model, where the exact attribution is known."""
+import numpy as np
 import pytest
 import torch
 
-from iglib import evaluation as ev
+from iglib.checks import evaluation as ev
 
 
 def linear(w):
@@ -76,25 +77,44 @@ def test_area_is_the_trapezoid_rule():
         ev.area(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 2.0, 3.0]))
 
 
+def test_float_rounding_does_not_reorder_the_features():
+    """Differences far below RESOLUTION of the largest |a| (another CPU's rounding) leave the ranking as it
+    is; differences above it order the features; equal ones keep their input order."""
+    a = torch.tensor([[0.5, 0.2, 0.2 + 1e-9, 1.0, -0.3, 0.2 - 1e-9]], dtype=torch.float64)
+    assert ev.feature_ranking(a).tolist() == [[3, 0, 1, 2, 5, 4]]
+    assert ev.feature_ranking(a + 1e-8 * torch.randn(1, 6, dtype=torch.float64)).tolist() == [[3, 0, 1, 2, 5, 4]]
+    assert ev.feature_ranking(torch.tensor([[0.0, 1.0, 1.0 + 2 * ev.RESOLUTION]])).tolist() == [[2, 1, 0]]
+    assert ev.feature_ranking(torch.zeros(1, 3)).tolist() == [[0, 1, 2]]
+
+
 @pytest.mark.parametrize("attributions, n_points, match", [
     (torch.zeros(2, 3), 4, r"attributions must be a tensor shaped like inputs \(2, 4\), got \(2, 3\)"),
     ("map", 4, "got str"),
     (torch.full((2, 4), float("nan")), 4, "nan or inf"),
-    (torch.zeros(2, 4), 0, "n_points must be a positive int"),
-    (torch.zeros(2, 4), 2.5, "n_points must be a positive int"),
+    (torch.zeros(2, 4), 0, "n_points must be >= 1, got 0"),
 ])
 def test_bad_arguments_are_named(attributions, n_points, match):
     with pytest.raises(ValueError, match=match):
         ev.deletion_curve(lambda v: v.sum(1), torch.zeros(2, 4), attributions, n_points=n_points)
 
 
+def test_counts_must_be_whole_numbers_and_numpy_integers_are_counts():
+    """The count checks are iglib.arguments': a TypeError for a non-integer, numpy integers accepted."""
+    with pytest.raises(TypeError, match="n_points must be an int >= 1, got 2.5"):
+        ev.deletion_curve(lambda v: v.sum(1), torch.zeros(2, 4), torch.zeros(2, 4), n_points=2.5)
+    assert ev.spaced_fractions(np.int64(2)).tolist() == [0.0, 0.25, 1.0]
+    assert ev.paired_bootstrap([1.0, 2.0], n_resamples=np.int32(5), seed=np.int64(0))[0] == 1.5
+    with pytest.raises(TypeError, match="size must be an int >= 1, got 1.0"):
+        ev.in_groups(lambda m, v: v, lambda v: v, torch.zeros(2, 4), size=1.0)
+
+
 # ---------------------------------------------------------------- fractions, groups, paired comparisons
 def test_spaced_fractions_are_denser_at_the_start():
     assert ev.spaced_fractions(4).tolist() == [0.0, 1 / 16, 1 / 4, 9 / 16, 1.0]
     assert ev.spaced_fractions(4, power=1).tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    with pytest.raises(ValueError, match="n_points must be a positive int"):
+    with pytest.raises(ValueError, match="n_points must be >= 1, got 0"):
         ev.spaced_fractions(0)
-    with pytest.raises(ValueError, match="power must be a positive number"):
+    with pytest.raises(ValueError, match="power must be a finite number > 0"):
         ev.spaced_fractions(4, power=0)
 
 
@@ -138,7 +158,7 @@ def test_in_groups_gives_each_example_the_answer_of_one_call(float64):
     five = [0.0, 0.1, 0.3, 0.6, 1.0]
     curve = ev.in_groups(ev.deletion_curve, model, x, a, target=target, baselines=reference, fractions=five, size=2)
     torch.testing.assert_close(curve.scores, ev.deletion_curve(model, x, a, target=target, baselines=reference, fractions=five).scores)
-    with pytest.raises(ValueError, match="size must be a positive int"):
+    with pytest.raises(ValueError, match="size must be >= 1, got 0"):
         ev.in_groups(iglib.gradient, model, x, size=0)
     with pytest.raises(TypeError, match="function must return"):
         ev.in_groups(lambda m, v: v.tolist(), model, x, size=2)
@@ -179,13 +199,40 @@ def test_win_counts_and_the_verdict():
 @pytest.mark.parametrize("call, error, match", [
     (lambda: ev.win_counts([1.0, 2.0], [1.0], "larger"), ValueError, "a and b must hold one value per example"),
     (lambda: ev.win_counts([1.0], [1.0], "lower"), ValueError, "better must be 'smaller' or 'larger'"),
-    (lambda: ev.win_counts([1.0], [1.0], "larger", tie=-1), ValueError, "tie must be a number >= 0"),
+    (lambda: ev.win_counts([1.0], [1.0], "larger", tie=-1), ValueError, "tie must be a finite number >= 0"),
     (lambda: ev.paired_bootstrap([1.0, float("nan")]), ValueError, "differences holds nan"),
     (lambda: ev.paired_bootstrap("1 2"), TypeError, "differences must be a sequence"),
     (lambda: ev.paired_bootstrap([1.0], confidence=95), ValueError, "confidence must be a number between 0 and 1"),
-    (lambda: ev.paired_bootstrap([1.0], n_resamples=0), ValueError, "n_resamples must be a positive int"),
+    (lambda: ev.paired_bootstrap([1.0], n_resamples=0), ValueError, "n_resamples must be >= 1"),
+    (lambda: ev.paired_bootstrap([1.0], confidence=1), ValueError, "confidence must be a number between 0 and 1, got 1"),
     (lambda: ev.paired_comparison(torch.zeros(2, 2), torch.zeros(2, 2)), ValueError, "a must be 1-D"),
 ])
 def test_bad_paired_arguments_are_named(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_high_frequency_share_of_white_noise_is_one_minus_pi_cutoff_squared():
+    noise = torch.randn(3, 256, 256, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert ev.high_frequency_share(noise) == pytest.approx(1 - np.pi / 16, abs=0.01)
+    assert ev.high_frequency_share(noise[0], cutoff=0.1) == pytest.approx(1 - np.pi * 0.01, abs=0.01)
+
+
+def test_a_smooth_map_has_no_high_frequencies_and_a_checkerboard_only_high_ones():
+    y, x = np.mgrid[:64, :64]
+    blob = np.exp(-((x - 30.0) ** 2 + (y - 34.0) ** 2) / (2 * 8.0**2))
+    assert ev.high_frequency_share(blob) < 1e-6
+    checkerboard = 1.0 + (x + y) % 2  # |a| alternates 1, 2: all its energy at (0.5, 0.5)
+    assert ev.high_frequency_share(checkerboard) == pytest.approx(1.0)
+    assert ev.high_frequency_share(-torch.tensor(blob)[None]) < 1e-6  # |a|: the sign is not noise
+    assert np.isnan(ev.high_frequency_share(np.ones((8, 8))))
+
+
+@pytest.mark.parametrize("value, cutoff, match", [
+    (np.zeros(10), 0.25, r"one map, \[C, H, W\] or \[H, W\], got shape \(10,\)"),
+    (np.zeros((2, 3, 8, 8)), 0.25, r"got shape \(2, 3, 8, 8\)"),
+    (np.zeros((8, 8)), 0.5, "cutoff must lie between 0 and 0.5 .* got 0.5"),
+])
+def test_bad_maps_are_named(value, cutoff, match):
+    with pytest.raises(ValueError, match=match):
+        ev.high_frequency_share(value, cutoff=cutoff)

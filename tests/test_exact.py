@@ -10,17 +10,7 @@ from torch import nn
 from iglib.exact import breakpoints, exact_integrated_gradients
 from iglib.integrated_gradients import integrated_gradients
 
-
-pytestmark = pytest.mark.usefixtures("float64_module")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead (and stall on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("float64_module", "one_thread")  # tests/conftest.py
 
 
 def one_minus_relu(x):  # F(x) = 1 - ReLU(1 - x)
@@ -212,6 +202,16 @@ def tanh_net():
 def test_smooth_networks_are_refused_with_the_op_named(model, op):
     with pytest.raises(ValueError, match=f"piecewise-linear.*'{op}'"):
         exact_integrated_gradients(model, torch.randn(2, 3))
+
+
+@pytest.mark.parametrize("return_indices", [False, True])
+def test_a_max_pool_it_does_not_track_is_refused_by_name_with_or_without_its_indices(return_indices):
+    def model(x):
+        pooled = F.max_pool3d(x.reshape(-1, 1, 2, 2, 2), 2, return_indices=return_indices)
+        return (pooled[0] if return_indices else pooled).reshape(len(x), -1).sum(1)
+
+    with pytest.raises(ValueError, match="'max_pool3d.*whose branch changes exact IG does not track"):
+        exact_integrated_gradients(model, torch.randn(2, 8))
 
 
 def test_smooth_op_on_a_constant_is_allowed():

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from iglib import integrated_gradients
-from iglib.guided_ig import guided_integrated_gradients
+from iglib.variants.guided_ig import guided_integrated_gradients
 
 D = torch.float64
 

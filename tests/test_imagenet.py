@@ -8,7 +8,8 @@ import pytest
 import torch
 from PIL import Image
 
-from iglib import data, imagenet
+from iglib import data
+from iglib.experiments import imagenet
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +103,12 @@ def test_names_by_label_are_unique_and_readable():
     assert imagenet.names_by_label(["apiary", "fireboat", "apiary", "apiary"]) == ["apiary", "fireboat", "apiary 2", "apiary 3"]
     with pytest.raises(TypeError, match="image_labels"):
         imagenet.names_by_label("apiary")
+
+
+def test_channels_last_weights_compute_the_same_function(model):
+    fast = imagenet.load_classifier(channels_last=True)
+    conv = next(m for m in fast.modules() if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = imagenet.preprocess(data.fetch(imagenet.paper_images()[0]))
+    with torch.no_grad():
+        assert torch.allclose(fast(x), model(x), atol=1e-4)

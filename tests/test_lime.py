@@ -14,19 +14,16 @@ import pytest
 import torch
 from torch import nn
 
+from iglib.checks.evaluation import EvaluationCounter, rank_correlation, top_k, top_k_overlap
 from iglib.integrated_gradients import integrated_gradients
-from iglib.lime import (
-    EvaluationCounter,
+from iglib.methods.lime import (
     effective_samples,
     exponential_kernel,
     lime_image,
     lime_tabular,
     paint,
-    rank_correlation,
     superpixel_sums,
     superpixels,
-    top_k,
-    top_k_overlap,
 )
 
 

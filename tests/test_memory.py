@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 import iglib
-from iglib import memory
+from iglib import forward, memory
 
 
 def _mlp() -> nn.Module:
@@ -16,8 +16,8 @@ def _mlp() -> nn.Module:
 
 def test_saved_bytes_grow_with_the_batch_like_the_activations():
     model = _mlp()
-    one = memory.saved_bytes(model, torch.randn(1, 50), target=0)
-    eight = memory.saved_bytes(model, torch.randn(8, 50), target=0)
+    one = forward.saved_bytes(model, torch.randn(1, 50), target=0)
+    eight = forward.saved_bytes(model, torch.randn(8, 50), target=0)
     weights = sum(p.numel() * 4 for p in model.parameters() if p.dim() == 2)
     per_point = (eight - one) / 7
     # saved per point: the inputs of the three linear layers and the ReLU/tanh outputs, 4 bytes each
@@ -27,13 +27,13 @@ def test_saved_bytes_grow_with_the_batch_like_the_activations():
 
 def test_auto_batch_size_fits_the_budget():
     model, x = _mlp(), torch.randn(2, 50)
-    per_point = memory.SAFETY * memory.saved_bytes(model, x, target=0) / 2 + 4 * 50 * 4
-    assert memory.auto_batch_size(model, x, target=0, budget=int(10 * per_point)) == 10
-    assert memory.auto_batch_size(model, x, target=0, budget=1) == 1
-    assert memory.auto_batch_size(model, x, target=0) >= memory.auto_batch_size(model, x, target=0, budget=10**6)
+    per_point = memory.SAFETY * forward.saved_bytes(model, x, target=0) / 2 + 4 * 50 * 4
+    assert forward.auto_batch_size(model, x, target=0, budget=int(10 * per_point)) == 10
+    assert forward.auto_batch_size(model, x, target=0, budget=1) == 1
+    assert forward.auto_batch_size(model, x, target=0) >= forward.auto_batch_size(model, x, target=0, budget=10**6)
     assert memory.device_budget(torch.device("cpu")) > 0
-    with pytest.raises(ValueError, match="budget must be a number of bytes"):
-        memory.auto_batch_size(model, x, target=0, budget=0)
+    with pytest.raises(ValueError, match="budget must be >= 1, got 0"):
+        forward.auto_batch_size(model, x, target=0, budget=0)
 
 
 @pytest.mark.parametrize("ig", [iglib.integrated_gradients, iglib.adaptive_integrated_gradients])

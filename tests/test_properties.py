@@ -20,17 +20,10 @@ from iglib.integrated_gradients import integrated_gradients
 from iglib.quadrature import METHODS
 
 
-pytestmark = pytest.mark.usefixtures("float64_module")
 PROPERTY = settings(max_examples=25, deadline=None, derandomize=True)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: extra threads only add overhead (and stall on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("float64_module", "one_thread")  # tests/conftest.py
 
 
 def mlp(seed: int, n_in: int, widths: list[int], activation: type[nn.Module]) -> nn.Sequential:

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from iglib import roar
+from iglib.checks import roar
 
 
 def test_the_top_features_are_removed_and_ties_are_broken_at_random():

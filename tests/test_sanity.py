@@ -2,7 +2,9 @@
 import torch
 from torch import nn
 
-from iglib import gradient, imagenet, sanity
+from iglib import gradient
+from iglib.checks import sanity
+from iglib.experiments import imagenet
 
 
 def network():

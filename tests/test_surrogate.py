@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from iglib import toys
-from iglib.surrogate import (
+from iglib.methods.surrogate import (
     fidelity,
     fit_sparse_linear,
     fit_tree,

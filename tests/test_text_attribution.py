@@ -6,9 +6,8 @@ import torch
 from captum.attr import LayerIntegratedGradients
 from torch import nn
 
+from iglib.experiments.text import embedding_integrated_gradients, token_attributions
 from iglib.integrated_gradients import integrated_gradients
-from iglib.text import embedding_integrated_gradients, token_attributions
-
 
 pytestmark = pytest.mark.usefixtures("float64")
 

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from iglib.text.bleu import closest_length, corpus_bleu, ngrams, statistics
+from iglib.experiments.text.bleu import closest_length, corpus_bleu, ngrams, statistics
 
 
 def t(s):

@@ -4,7 +4,7 @@ import shutil
 import pytest
 import torch
 
-from iglib.text import checkpoint, classifier, translation
+from iglib.experiments.text import checkpoint, classifier, translation
 
 LOADERS = {"questions_fast.pt": (classifier.load, classifier.REBUILD),
            "translation_fast.pt": (translation.load, translation.REBUILD),
@@ -38,7 +38,7 @@ def test_one_flipped_byte_is_refused_naming_the_file_and_the_rebuild_command(cop
     path.write_bytes(bytes(blob))
     with pytest.raises(ValueError, match=f"{name} is damaged: its sha256 is .* but SHA256SUMS records") as error:
         load(path, device="cpu")
-    assert rebuild in str(error.value) and f"git checkout -- iglib/text/checkpoints/{name}" in str(error.value)
+    assert rebuild in str(error.value) and f"git checkout -- iglib/experiments/text/checkpoints/{name}" in str(error.value)
 
 
 def test_an_intact_copy_loads(copied):

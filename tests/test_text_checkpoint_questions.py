@@ -1,6 +1,6 @@
 """The committed question-classifier checkpoint still matches the training script, its config and its data.
 
-Re-runs the first updates of ``iglib.text.classifier.train`` with the checkpoint's own config and
+Re-runs the first updates of ``iglib.experiments.text.classifier.train`` with the checkpoint's own config and
 seed on the same data and compares the losses, and checks the config fields, the vocabulary and
 the sha256 of the data files against what the code builds now.
 """
@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import iglib.text
-from iglib.text import classifier as clf
-from iglib.text.tokens import Vocab, tokenize
+import iglib.experiments.text
+from iglib.experiments.text import classifier as clf
+from iglib.experiments.text.tokens import Vocab, tokenize
 
-CHECKPOINT = Path(iglib.text.__file__).parent / "checkpoints" / "questions_fast.pt"
+CHECKPOINT = Path(iglib.experiments.text.__file__).parent / "checkpoints" / "questions_fast.pt"
 FIRST_STEPS = 5
 
 

@@ -4,22 +4,14 @@ from dataclasses import replace
 import pytest
 import torch
 
-from iglib.text import classifier as clf
-from iglib.text import embedding_integrated_gradients
-from iglib.text import questions as qs
-from iglib.text.checkpoint import save_checkpoint
-from iglib.text.tokens import Vocab
+from iglib.experiments.text import classifier as clf, embedding_integrated_gradients, questions as qs
+from iglib.experiments.text.checkpoint import save_checkpoint
+from iglib.experiments.text.tokens import Vocab
 
 TINY = clf.TrainConfig(embedding_dim=16, n_filters=16, epochs=1, batch_size=32, lr=5e-3, max_steps=40, seed=3)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models train faster on one thread (and do not fight other processes for the cores)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _questions(texts, labels):

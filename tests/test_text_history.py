@@ -4,23 +4,14 @@ import json
 from dataclasses import replace
 
 import pytest
-import torch
-
-from iglib.text import history
-from iglib.text import translation as tr
-
 from test_text_translation import TINY, _toy_split
+
+from iglib.experiments.text import history, translation as tr
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 PAIR = {"source": ["one", "red", "two"], "target": ["eins", "rot", "zwei"], "sure": [[0, 0], [1, 1], [2, 2]],
         "source_text": "one red two", "target_text": "eins rot zwei"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture
@@ -41,7 +32,7 @@ def test_measure_scores_a_model_that_learned_the_toy_task(toy_references):
     record = history.measure(trained, _toy_split(), n_steps=20)
     assert record["bleu"] == pytest.approx(100.0) and record["loops"] == 0 and record["loop_sentences"] == 2
     assert record["aer_short_ig"] == 0.0 and record["aer_long_diagonal"] == 0.0  # word for word: the diagonal is right
-    assert set(record) >= {f"aer_{s}_{r}" for s in history.ALIGNED_SETS for r in ("ig", "attention", "diagonal")}
+    assert set(record) >= {f"aer_{s}_{r}" for s in history.ALIGNED_SETS for r in ("ig", "ig_unk", "attention", "diagonal")}
 
 
 def test_the_command_line_measures_the_first_every_nth_and_last_snapshot(toy_references, tmp_path, monkeypatch):

@@ -2,8 +2,7 @@
 
 import pytest
 
-from iglib.text import questions as qs
-
+from iglib.experiments.text import questions as qs
 
 
 @pytest.mark.parametrize("answer, canon, label, rule", [

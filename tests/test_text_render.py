@@ -1,5 +1,4 @@
 """Coloured tokens: the collection's diverging map centred on zero, deterministic HTML and figures with a scale."""
-import io
 
 import matplotlib
 import numpy as np
@@ -8,17 +7,15 @@ import torch
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-
 from matplotlib import colormaps
 
 from iglib import viz
-from iglib.text.render import (
+from iglib.experiments.text.render import (
     NEGATIVE,
     POSITIVE,
     colour_scale,
     intensities,
     scale_html,
-    plot_tokens,
     token_colors,
     tokens_html,
 )
@@ -80,22 +77,3 @@ def test_length_mismatch_and_nan_are_errors():
         tokens_html(["a", "b"], [1, 2, 3])
     with pytest.raises(ValueError, match="finite"):
         tokens_html(["a"], [float("nan")])
-
-
-def _png(fig):
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def test_figure_is_deterministic_wraps_and_uses_the_token_colours():
-    fig = plot_tokens(TOKENS, SCORES, line_chars=10, title="NUMERIC")
-    texts = fig.axes[0].texts
-    assert [t.get_text() for t in texts] == TOKENS[:-1]
-    assert len(fig.axes) == 2 and fig.axes[1].get_xlim() == (-2.0, 2.0)  # the colourbar, from -max to +max
-    boxes = np.array([t.get_bbox_patch().get_facecolor() for t in texts])
-    np.testing.assert_allclose(boxes, token_colors(np.array(SCORES[:-1])))
-    rows = [t.get_position()[1] for t in texts]
-    assert rows == [0, 0, 1, 1, 1]  # "how many " is 9 characters; "<b>" wraps to the second line
-    assert _png(fig) == _png(plot_tokens(TOKENS, SCORES, line_chars=10, title="NUMERIC"))

@@ -1,9 +1,9 @@
-"""Word pieces: learned deterministically, specials at the ids of iglib.text.Vocab, no <unk> on text
+"""Word pieces: learned deterministically, specials at the ids of iglib.experiments.text.Vocab, no <unk> on text
 made of seen characters, pieces mapped back to words."""
 import pytest
 
-from iglib.text.subwords import WORD_START, Subwords, normalize, word_index
-from iglib.text.tokens import SPECIALS, Vocab, tokenize
+from iglib.experiments.text.subwords import WORD_START, Subwords, normalize, word_index
+from iglib.experiments.text.tokens import SPECIALS, Vocab, tokenize
 
 CORPUS = ["Good morning, ladies and gentlemen.", "Good evening!", "The ladies are here.",
           "Gentlemen, the vote will take place tomorrow.", "I love you.", "We love mornings."] * 20

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from iglib.text.tokens import BOS, EOS, PAD, SPECIALS, UNK, Vocab, detokenize, tokenize
+from iglib.experiments.text.tokens import BOS, EOS, PAD, SPECIALS, UNK, Vocab, detokenize, tokenize
 
 
 def test_english_question():

@@ -7,10 +7,9 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from iglib.text import bleu, embedding_integrated_gradients
-from iglib.text import translation as tr
-from iglib.text.subwords import Subwords
-from iglib.text.tokens import Vocab
+from iglib.experiments.text import bleu, embedding_integrated_gradients, translation as tr
+from iglib.experiments.text.subwords import Subwords
+from iglib.experiments.text.tokens import Vocab
 
 TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1, d_ff=64, dropout=0.0,
                       source_pieces=30, target_pieces=30, batch_pieces=60, epochs=100, lr=3e-3, warmup=30,
@@ -18,12 +17,7 @@ TINY = tr.TrainConfig(d_model=32, n_heads=2, encoder_layers=1, decoder_layers=1,
 WORDS = {"one": "eins", "two": "zwei", "three": "drei", "four": "vier", "red": "rot", "blue": "blau"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _toy_split() -> tr.Split:
@@ -101,13 +95,30 @@ def test_attribution_matrix_is_complete_per_output_piece(trained):
 
 
 def test_each_output_word_draws_most_on_the_word_it_translates(trained):
-    from iglib.text import alignment
-    from iglib.text.subwords import word_index
+    from iglib.experiments.text import alignment
+    from iglib.experiments.text.subwords import word_index
 
     att = tr.attribution_matrix(trained, "one red two blue", n_steps=64)
     words = alignment.word_matrix(att.matrix, word_index(att.output, ["eins", "rot", "zwei", "blau"]),
                                   word_index(att.source, ["one", "red", "two", "blue"]))
     assert words.argmax(1).tolist() == [0, 1, 2, 3]
+
+
+def test_figure_5_reads_the_links_and_row_sums_of_the_translation(trained, monkeypatch):
+    """figure_5 on a toy 'paper sentence': the model's translation, each German word's argmax English word
+    (all right here), its row sum = F(x) - F(x') summed over its pieces; held lists the figure's links (rows above a floor)."""
+    monkeypatch.setattr(tr, "PAPER_SENTENCE", "one red two blue")
+    monkeypatch.setattr(tr, "FIGURE_5", {"eins": "one", "rot": "red", "blau": "two"})
+    read = tr.figure_5(trained, "<unk>", n_steps=64)
+    assert read.translation == "eins rot zwei blau" and read.matrix.baseline == "<unk>"
+    assert read.links == {"eins": "one", "rot": "red", "zwei": "two", "blau": "blue"}
+    assert read.held() == ["eins", "rot"]  # blau draws on blue, not on the (wrong) link given
+    low, high = sorted(["eins", "rot"], key=read.rise.get)
+    assert read.held(floor=read.rise[low]) == [high]  # a row raised by no more than the floor does not count
+    gap = (read.matrix.log_prob - read.matrix.baseline_log_prob).tolist()
+    assert sum(read.rise.values()) == pytest.approx(sum(gap), rel=0.05)
+    monkeypatch.setattr(tr.Trained, "translate_pieces", lambda self, sentences, max_length=None: [[]])
+    assert tr.figure_5(trained) == tr.Figure5("", None, {}, {})  # a snapshot that says nothing yet
 
 
 def test_attribution_matrix_rows_equal_separate_ig_calls(trained):
@@ -170,6 +181,7 @@ def test_config_modes_and_learning_rate():
     fast = tr.TrainConfig.for_mode("fast")   # issue 26's recipe: no news, Europarl twice, 30% unpunctuated, ...
     assert fast.corpora.split() == ["tatoeba", "europarl", "europarl"] and fast.max_pieces == 80
     assert (fast.strip_punctuation, fast.schedule, fast.ema, fast.max_steps) == (0.3, "linear", 0.999, tr.FAST_STEPS)
+    assert (fast.extended_from, fast.stop_at) == (tr.FAST_FIRST_END, tr.FAST_KEPT) and fast.stop_at < fast.max_steps
     assert tr.TrainConfig.for_mode("full").max_steps is None
     assert tr.TrainConfig.for_mode("full").d_model > tr.TrainConfig().d_model
     with pytest.raises(ValueError, match="mode must be"):
@@ -210,7 +222,7 @@ def corpus_split():
 
 
 def test_the_split_holds_out_tatoeba_sentences_and_never_trains_on_the_demo_sentences(corpus_split):
-    from iglib.text import tokenize
+    from iglib.experiments.text import tokenize
 
     trained_en = {tuple(tokenize(en)) for en, _ in corpus_split.train}
     held = {tuple(tokenize(en)) for en in corpus_split.heldout_sources}
@@ -238,7 +250,7 @@ def test_checkpoint_is_small_and_matches_the_fast_config_and_data(saved):
     # written by `--mode fast`, before the fields that default to how it trained (strip_punctuation, ...)
     assert tr.TrainConfig(**saved["config"]) == tr.TrainConfig.for_mode("fast")
     assert saved["data_sha256"] == tr.data_files_sha256(tr.TrainConfig.for_mode("fast"))
-    assert len(saved["losses"]) == saved["config"]["max_steps"]
+    assert len(saved["losses"]) == saved["config"]["stop_at"] < saved["config"]["max_steps"]
     assert "tatoeba" in saved["scores"] and set(saved["scores"]) <= {"tatoeba", *tr.TEST_SETS}
     assert saved["scores"]["tatoeba"]["bleu"] > 20
 
@@ -250,7 +262,8 @@ def test_checkpoint_first_training_steps_are_reproduced(saved):
     pieces = (Subwords(saved["source_pieces"].numpy().tobytes(), lowercase=True),
               Subwords(saved["target_pieces"].numpy().tobytes()))
     assert (len(pieces[0]), len(pieces[1])) == (config.source_pieces, config.target_pieces)
-    rerun = tr.train(replace(config, max_steps=FIRST_STEPS), tr.split(config), device="cpu", pieces=pieces)
+    # stopped as a sitting (the schedule, which decays to its floor at max_steps, stays the run's)
+    rerun = tr.train(config, tr.split(config), device="cpu", pieces=pieces, sitting_steps=FIRST_STEPS)
     assert rerun.losses == pytest.approx(saved["losses"][:FIRST_STEPS], abs=1e-4)
 
 
@@ -283,6 +296,22 @@ def test_a_run_in_two_sittings_equals_one_run(tmp_path):
         tr.train(replace(RESUMABLE, lr=1e-3), _punctuated_split(), device="cpu", state=state)
 
 
+def test_a_run_stopped_early_keeps_the_planned_schedule_and_its_weights_at_that_update(tmp_path):
+    """stop_at = N ends the run after update N on the schedule planned to max_steps: its losses and weights
+    are those of the planned run's first N updates (its snapshot at N), and its state goes on to the end."""
+    pieces = tr.learn_pieces(_punctuated_split(), RESUMABLE)
+    planned = tr.train(RESUMABLE, _punctuated_split(), device="cpu", pieces=pieces, snapshots=tmp_path / "s",
+                       snapshot_every=20)
+    stopped = tr.train(replace(RESUMABLE, stop_at=20), _punctuated_split(), device="cpu", pieces=pieces,
+                       state=tmp_path / "run.state")
+    assert len(stopped.losses) == 20 and stopped.losses == planned.losses[:20]
+    snapshot = tr.load_snapshot(planned, tmp_path / "s" / "step_00020.pt")
+    for name, value in stopped.model.state_dict().items():
+        torch.testing.assert_close(snapshot.model.state_dict()[name], value, atol=2e-3, rtol=1e-3)  # fp16
+    went_on = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=tmp_path / "run.state")
+    assert went_on.losses == pytest.approx(planned.losses, abs=1e-6)
+
+
 def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():
     assert tr.learning_rate(RESUMABLE.warmup, RESUMABLE) == pytest.approx(RESUMABLE.lr)
     assert tr.learning_rate(RESUMABLE.max_steps, RESUMABLE) == pytest.approx(RESUMABLE.lr_floor * RESUMABLE.lr)
@@ -291,6 +320,26 @@ def test_linear_schedule_ends_at_its_floor_and_needs_a_planned_end():
         tr.learning_rate(5, replace(RESUMABLE, max_steps=None))
     with pytest.raises(ValueError, match="'rsqrt' or 'linear'"):
         tr.learning_rate(5, replace(RESUMABLE, schedule="cosine"))
+
+
+def test_an_extended_run_restarts_its_schedule_and_goes_on_from_the_finished_state(tmp_path):
+    """A finished linear run (max_steps = E) goes on as its extension: the learning rate restarts at
+    restart_lr * lr after E and falls to the floor at the new max_steps; the first E updates are the
+    finished run's, and only the extension's fields may differ from the state's config."""
+    longer = replace(RESUMABLE, extended_from=RESUMABLE.max_steps, max_steps=RESUMABLE.max_steps + 20)
+    E = RESUMABLE.max_steps
+    assert [tr.learning_rate(s, longer) for s in (3, E)] == pytest.approx([tr.learning_rate(s, RESUMABLE) for s in (3, E)])
+    assert tr.learning_rate(E + 1, longer) == pytest.approx(longer.restart_lr * longer.lr)
+    assert tr.learning_rate(longer.max_steps, longer) == pytest.approx(longer.lr_floor * longer.lr)
+    with pytest.raises(ValueError, match="extended_from=900"):
+        tr.learning_rate(5, replace(longer, extended_from=900))
+    state = tmp_path / "run.state"
+    finished = tr.train(RESUMABLE, _punctuated_split(), device="cpu", state=state)
+    extended = tr.train(longer, _punctuated_split(), device="cpu", state=state)
+    assert len(extended.losses) == longer.max_steps and extended.losses[:E] == finished.losses
+    assert extended.losses[-1] < extended.losses[E - 1] + 1.0  # it went on training, not from scratch
+    with pytest.raises(ValueError, match="another config .*'lr'"):
+        tr.train(replace(longer, lr=1e-3, max_steps=longer.max_steps + 5), _punctuated_split(), device="cpu", state=state)
 
 
 def test_punctuation_stripping_and_config_fields():
@@ -325,7 +374,7 @@ def test_cross_attention_rows_are_distributions_over_the_source_pieces(trained):
 
 
 def test_align_references_reads_ig_attention_and_the_diagonal(trained):
-    from iglib.text.alignment import Reference, corpus_score
+    from iglib.experiments.text.alignment import Reference, corpus_score
 
     ref = Reference(("one", "red", "two"), ("eins", "rot", "zwei"), frozenset({(0, 0), (1, 1), (2, 2)}), frozenset(),
                     "one red two", "eins rot zwei")

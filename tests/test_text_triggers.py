@@ -4,8 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from iglib.text import embedding_integrated_gradients
-from iglib.text import triggers as tg
+from iglib.experiments.text import embedding_integrated_gradients, triggers as tg
 
 
 def test_ngrams_and_words():

@@ -11,9 +11,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from iglib import axioms, methods, viz
+from iglib import methods, viz
+from iglib.checks import axioms
+from iglib.checks.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_A, SENSITIVITY_B
 from iglib.integrated_gradients import integrated_gradients
-from iglib.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_A, SENSITIVITY_B
 from iglib.widgets.axioms import (
     _round_text,
     axiom_report,

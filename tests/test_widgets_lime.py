@@ -15,7 +15,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from iglib.integrated_gradients import integrated_gradients  # noqa: E402
-from iglib.lime import lime_tabular  # noqa: E402
+from iglib.methods.lime import lime_tabular  # noqa: E402
 from iglib.widgets.lime import kernel_width_sweep, kernel_width_widget  # noqa: E402
 
 WIDTHS = (0.05, 0.5, 2.0, 8.0, 1000.0)

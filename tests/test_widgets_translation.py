@@ -3,7 +3,7 @@ import matplotlib
 import pytest
 import torch
 
-from iglib.text.translation import AttributionMatrix
+from iglib.experiments.text.translation import AttributionMatrix
 from iglib.widgets.translation import output_token_widget
 
 matplotlib.use("Agg")

@@ -32,8 +32,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from torch import Tensor
 
-from ..viz import QUALITATIVE
-from ..axioms import (
+from ..checks.axioms import (
     AXIOMS,
     COMPLETENESS,
     IMPLEMENTATION_INVARIANCE,
@@ -43,6 +42,7 @@ from ..axioms import (
     AxiomResult,
     AxiomTable,
 )
+from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 
 # Okabe-Ito blue and vermillion: told apart with every common colour-vision deficiency, and the

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import Tensor
 
-from ..imagenet import to_image
+from ..experiments.imagenet import to_image
 from ..integrated_gradients import integrated_gradients
 from ..interior import InteriorGradients
 from ..viz import attribution_mask, overlay, soft_window

@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import Normalize
 
-from ..integrated_hessians import top_interactions
+from ..variants.integrated_hessians import top_interactions
 from ..viz import DIVERGING
 from . import SliderFigure, slider_figure
 

@@ -18,8 +18,9 @@ import torch
 from torch import Tensor
 
 from ..arguments import Model, TargetLike, check_baselines, check_inputs
+from ..checks.evaluation import rank_correlation, top_k
 from ..forward import prepare
-from ..lime import lime_tabular, rank_correlation, top_k
+from ..methods.lime import lime_tabular
 from ..viz import QUALITATIVE
 from . import SliderFigure, slider_figure
 

@@ -15,7 +15,7 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..text.render import NEGATIVE, POSITIVE, colour_scale, ink_colors, token_colors
+from ..experiments.text.render import NEGATIVE, POSITIVE, colour_scale, ink_colors, token_colors
 from . import SliderFigure, slider_figure
 
 

@@ -14,9 +14,9 @@ import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..text.render import colour_scale, ink_colors, token_colors
+from ..experiments.text.render import colour_scale, ink_colors, token_colors
+from ..experiments.text.translation import AttributionMatrix
 from ..viz import DIVERGING
-from ..text.translation import AttributionMatrix
 from . import SliderFigure, slider_figure
 
 
