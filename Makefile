@@ -96,10 +96,11 @@ $(SLIDES_DIR)/templates/offline_reveal/index.html.j2: Makefile
 	echo '{"base_template": "reveal", "mimetypes": {"text/html": true}}' > $(@D)/conf.json
 	echo "{%- extends 'reveal/index.html.j2' -%}{% block html_head_js_mermaidjs %}{% endblock %}" > $@
 
-# The book: the README and every notebook as a static website, build/book/html/index.html (Sphinx with
-# myst-nb, configured in book/conf.py). It renders the committed outputs and never runs a notebook; with
-# MathJax 3 and the widget renderer unpacked from npm into build/book/vendor/, no page fetches anything
-# from outside the machine. -W: a warning (a broken link or reference) fails the build.
+# The book: the README, every notebook and the pages of docs/ (performance, at scale, data, tests,
+# dependencies, the API reference from the docstrings) as a static website, build/book/html/index.html
+# (Sphinx with myst-nb and sphinx-book-theme, configured in book/conf.py). It renders the committed
+# outputs and never runs a notebook; with MathJax 3 and the widget renderer unpacked from npm into
+# build/book/vendor/, no page fetches anything from outside the machine. -W: a warning (a broken link or reference) fails the build.
 BOOK_DIR    ?= build/book
 BOOK_VENDOR ?= build/book/vendor
 BOOK_NPM    := mathjax@3.2.2 requirejs@2.3.7 @jupyter-widgets/html-manager@1.0.15

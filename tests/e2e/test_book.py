@@ -1,4 +1,5 @@
-"""The book: `make book` builds a static website of the README and every notebook that works offline.
+"""The book: `make book` builds a static website of the README, every notebook and the pages of docs/
+that works offline.
 
 The book is built once per session with the Makefile's own recipe into a temporary folder (the
 notebooks are rendered from their committed outputs, never executed). Every page is opened from
@@ -17,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ import pytest
 from .conftest import NOTEBOOKS, ROOT, require
 
 PAGES = sorted(path.stem for path in NOTEBOOKS.glob("[0-9][0-9]*.ipynb"))
+DOCS = sorted(path.stem for path in (ROOT / "docs").glob("*.md"))  # the reference pages, docs/api among them
 FULL_PAGES = sorted(path.stem for path in (ROOT / "runs" / "full").glob("[0-9][0-9]*.ipynb"))  # make full's kept runs
 THEORY = [stem for stem in PAGES if "01" <= stem[:2] <= "07"]  # 01-07: the paper's theory, formulas on every page
 # The key figures the README shows (figures/NAME.png), each of which the front page must draw.
@@ -63,6 +66,25 @@ class Recorder:
         page.on("console", lambda m: self.console.append(m.text)
                 if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
         page.on("pageerror", lambda error: self.crashes.append(str(error)))
+        # Requests in flight, and when the last one started or ended (see wait_until_quiet).
+        self.inflight, self.last_activity = set(), time.monotonic()
+        page.on("request", lambda r: self._activity(r, True))
+        page.on("requestfinished", lambda r: self._activity(r, False))
+        page.on("requestfailed", lambda r: self._activity(r, False))
+
+    def _activity(self, request, started: bool) -> None:
+        (self.inflight.add if started else self.inflight.discard)(request)
+        self.last_activity = time.monotonic()
+
+    def wait_until_quiet(self, page, quiet_s: float = 0.5, timeout_s: float = 30.0) -> None:
+        """Wait until no request has been in flight for quiet_s seconds. (Playwright's "networkidle" is not
+        used: on these pages it fires during MathJax's start-up, a pause of over 500 ms before MathJax asks
+        for its fonts and before the load event, is withdrawn by those requests and never fires again.)"""
+        deadline = time.monotonic() + timeout_s
+        while self.inflight or time.monotonic() - self.last_activity < quiet_s:
+            pending = [request.url for request in self.inflight]
+            assert time.monotonic() < deadline, f"requests still in flight after {timeout_s} s: {pending}"
+            page.wait_for_timeout(100)
 
     def check(self, name: str) -> None:
         assert not self.outside, f"{name} fetched from outside the machine: {self.outside}"
@@ -75,7 +97,7 @@ def open_page(browser, url: str, allowed: tuple[str, ...] = LOCAL):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     recorder = Recorder(page, allowed)
     page.goto(url, wait_until="load")
-    page.wait_for_load_state("networkidle")  # the widget renderer and MathJax's fonts
+    recorder.wait_until_quiet(page)  # the widget renderer and MathJax's fonts
     # MathJax typesets after it has loaded; wait for that (a page without formulas does not load it).
     page.evaluate("async () => { if (window.MathJax && MathJax.startup) await MathJax.startup.promise; }")
     return page, recorder
@@ -100,6 +122,11 @@ def test_front_page_is_the_readme_with_key_figures_and_every_notebook(browser, b
         unlinked = [stem for stem in PAGES if f"notebooks/{stem}.html" not in links]
         unlinked += [stem for stem in FULL_PAGES if f"runs/full/{stem}.html" not in links]
         assert not unlinked, f"notebooks missing from the book's table of contents: {unlinked}"
+        unlinked = [page for page in DOCS if f"docs/{page}.html" not in links]
+        assert not unlinked, f"pages of docs/ missing from the book's table of contents: {unlinked}"
+        # A wide code line wraps instead of scrolling sideways (book/_static/iglib.css).
+        wrap = page.eval_on_selector("div.highlight pre", "pre => getComputedStyle(pre).whiteSpace")
+        assert wrap == "pre-wrap", f"code blocks do not wrap: white-space is {wrap}"
         page.screenshot(path=str(screenshots / "book_index.png"))
         recorder.check("the front page")
     finally:
@@ -124,6 +151,20 @@ def test_notebook_page_renders_offline(browser, book, screenshots, stem):
         assert not errors, f"{stem}: MathJax could not typeset: {errors}"
         page.screenshot(path=str(screenshots / f"book_{stem}.png"))
         recorder.check(stem)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("stem", DOCS)
+def test_reference_page_renders_offline(browser, book, stem):
+    page, recorder = open_page(browser, (book / "docs" / f"{stem}.html").as_uri())
+    try:
+        assert page.inner_text("h1"), f"docs/{stem}: no title"
+        assert not broken_images(page), f"docs/{stem}: images that did not load: {broken_images(page)}"
+        if stem == "api":  # autodoc read the library: signatures of its functions
+            functions = page.locator("dl.py.function").count()
+            assert functions > 50, f"the API reference shows {functions} functions"
+        recorder.check(f"docs/{stem}")
     finally:
         page.close()
 
