@@ -12,8 +12,8 @@ text (per-axiom reports, violations, a Markdown table) is :mod:`iglib.checks.rep
 - ``axiom_widget(table)``: dropdowns for an attribution method and a witness; bars of its
   attributions on the witness, the verdict, and every attribution method's verdict on the same witness.
 
-Numbers are printed with ``digits`` significant digits; attribution methods listed in ``rough``
-(seeded Monte-Carlo estimates such as SmoothGrad or expected gradients) get ``rough_digits``.
+Numbers are rounded as in :mod:`iglib.checks.report` (``digits``, and ``rough_digits`` for the
+seeded Monte-Carlo estimates listed in ``rough``).
 """
 from __future__ import annotations
 
