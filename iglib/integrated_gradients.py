@@ -8,27 +8,19 @@ approximated with m = ``n_steps`` nodes alpha_k and weights w_k of a quadrature 
 
 Completeness: sum_i IG_i(x) = F(x) - F(x'); the convergence delta measures how far the
 approximation is from it. The paper's rule of thumb: 20 to 300 steps, and raise the
-steps until |delta| is within 5% of |F(x) - F(x')|: :func:`relative_completeness_errors`
-gives |delta| / |F(x) - F(x')| for each rule at each m.
+steps until |delta| is within 5% of |F(x) - F(x')|
+(:func:`iglib.checks.completeness.relative_completeness_errors` measures it for each rule at each m).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from .arguments import Model, TargetLike, check_count
+from .arguments import Model, TargetLike
 from .forward import prepare
-from .quadrature import METHODS, nodes
-
-# Captum's biased trapezoid: the true trapezoid's nodes k/(m-1) with weights 1/m (halved at both
-# ends), which sum to (m-1)/m. Its attributions are (m-1)/m times the true trapezoid's, so
-#     delta_captum = (m-1)/m * delta_trapezoid - (F(x) - F(x')) / m.
-CAPTUM_TRAPEZOID = "captum_trapezoid"
-RULES = METHODS + (CAPTUM_TRAPEZOID,)
-STEPS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 300, 384, 512)
+from .quadrature import nodes
 
 
 def integrated_gradients(
@@ -71,58 +63,3 @@ def integrated_gradients(
     if not return_convergence_delta:
         return attributions
     return attributions, attributions.reshape(len(x), -1).sum(1) - change
-
-
-# ---------------------------------------------------------------- how many steps m?
-def check_rules(methods: Sequence[str]) -> tuple[str, ...]:
-    """``methods`` as a tuple: a non-empty selection of :data:`RULES`."""
-    methods = tuple(methods)
-    unknown = [m for m in methods if m not in RULES]
-    if not methods or unknown:
-        raise ValueError(f"methods must be a non-empty selection of {', '.join(RULES)}; got {list(methods)}")
-    return methods
-
-
-def check_steps(steps: Sequence[int]) -> tuple[int, ...]:
-    """``steps`` as a tuple: a non-empty increasing sequence of step counts."""
-    grid = tuple(check_count(m, "steps") for m in steps)
-    if not grid or list(grid) != sorted(set(grid)):
-        raise ValueError(f"steps must be a non-empty increasing sequence of ints >= 1, got {list(steps)}")
-    return grid
-
-
-def relative_completeness_errors(
-    model: Model,
-    inputs: Tensor,
-    baselines: Any = None,
-    target: TargetLike = None,
-    additional_forward_args: Any = None,
-    steps: Sequence[int] = STEPS,
-    methods: Sequence[str] = RULES,
-) -> dict[str, np.ndarray]:
-    """|delta| / |F(x) - F(x')| per rule: an array [len(steps), N], row k for m = steps[k].
-
-    delta = sum_i IG_i - (F(x) - F(x')) with IG from :func:`integrated_gradients`
-    (``captum_trapezoid`` from the true trapezoid, see :data:`CAPTUM_TRAPEZOID`). Where
-    F(x) = F(x') the relative error is undefined: inf (or nan when delta is 0 too).
-    """
-    methods, grid = check_rules(methods), check_steps(steps)
-    F, x, base = prepare(model, inputs, baselines, target, additional_forward_args)
-    change = F.difference(x, base).cpu().double().numpy()
-
-    def delta(method: str, m: int) -> np.ndarray:
-        _, d = integrated_gradients(
-            model, x, base, target, additional_forward_args, n_steps=m, method=method, return_convergence_delta=True
-        )
-        return d.detach().cpu().double().numpy()
-
-    gaps: dict[str, list[np.ndarray]] = {method: [] for method in methods}
-    for m in grid:
-        trapezoid = delta("riemann_trapezoid", m) if {"riemann_trapezoid", CAPTUM_TRAPEZOID} & set(methods) else None
-        for method in methods:
-            if method == CAPTUM_TRAPEZOID:
-                gaps[method].append((m - 1) / m * trapezoid - change / m)
-            else:
-                gaps[method].append(trapezoid if method == "riemann_trapezoid" else delta(method, m))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return {method: np.abs(np.stack(rows)) / np.abs(change) for method, rows in gaps.items()}

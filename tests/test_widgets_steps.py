@@ -1,32 +1,17 @@
 """The steps slider and its completeness gauge (iglib.widgets.steps); the errors it draws are tested
-with iglib.integrated_gradients.relative_completeness_errors in tests/test_integrated_gradients.py."""
+with iglib.checks.completeness.relative_completeness_errors in tests/test_completeness.py."""
 import matplotlib
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
-from iglib.integrated_gradients import CAPTUM_TRAPEZOID, RULES, integrated_gradients, relative_completeness_errors
+from iglib.checks.completeness import CAPTUM_TRAPEZOID, RULES, relative_completeness_errors
+from iglib.integrated_gradients import integrated_gradients
 from iglib.widgets.steps import steps_widget
 
+from test_completeness import X_LINEAR, linear_model, relu_net  # the same networks as the gauge's tests
+
 matplotlib.use("Agg")
-
-
-def linear_model() -> nn.Module:
-    """F(x) = w . x + b: the integrand of IG is constant, so every true rule is exact."""
-    model = nn.Linear(3, 1).double()
-    with torch.no_grad():
-        model.weight.copy_(torch.tensor([[1.0, -2.0, 0.5]]))
-        model.bias.fill_(0.25)
-    return model.eval()
-
-
-def relu_net(seed: int = 0) -> nn.Module:
-    torch.manual_seed(seed)
-    return nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 16), nn.ReLU(), nn.Linear(16, 2)).double().eval()
-
-
-X_LINEAR = torch.tensor([[2.0, 1.0, -4.0]], dtype=torch.float64)  # F(x) - F(x') = 2 - 2 - 2 = -2
 
 
 def test_linear_model_true_rules_exact_and_captum_trapezoid_off_by_one_over_m():

@@ -9,8 +9,8 @@ and the paper's rule of thumb is to raise m (20 to 300) until |delta| is within 
 at the chosen m, against the tolerance line.
 
 Besides iglib's rules (:data:`iglib.quadrature.METHODS`), ``captum_trapezoid`` is Captum's
-biased trapezoid (see :data:`iglib.integrated_gradients.CAPTUM_TRAPEZOID`). The errors are computed
-by :func:`iglib.integrated_gradients.relative_completeness_errors`; this module only draws them.
+biased trapezoid (see :data:`iglib.checks.completeness.CAPTUM_TRAPEZOID`). The errors are computed
+by :func:`iglib.checks.completeness.relative_completeness_errors`; this module only draws them.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import numpy as np
 from torch import Tensor
 
 from ..arguments import Model, TargetLike
-from ..integrated_gradients import RULES, STEPS, check_rules, check_steps, relative_completeness_errors
+from ..checks.completeness import RULES, STEPS, check_rules, check_steps, relative_completeness_errors
 from . import SliderFigure, slider_figure
 
 _SMALLEST_SHOWN, _LARGEST_SHOWN = 1e-6, 1e3  # the gauge's log axis; errors outside are drawn at its ends
