@@ -5,31 +5,23 @@ Ground truths are the paper's closed-form counterexamples (ig-reference.md secti
 gradient 0 on 1 - ReLU(1 - x) at x = 2; DeConvNet gives x2 exactly 0 on f;
 DeepLIFT (1.5, -0.5) for f and (2, -1) for g; gradient x input (3, -1), summing to 2.
 """
-import functools
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from iglib import methods, viz
+from iglib import viz
 from iglib.checks import axioms
 from iglib.checks.axioms import COMPLETENESS, IMPLEMENTATION_INVARIANCE, LINEARITY, SENSITIVITY_A, SENSITIVITY_B
-from iglib.integrated_gradients import integrated_gradients
 from iglib.checks.report import result_of, witness_index
 from iglib.widgets.axioms import axiom_widget, verdict_grid
 
+from test_axioms import REPORT_METHODS, ROUGH  # the same methods as the text reports' tests
+
 matplotlib.use("Agg")
 
-METHODS = {
-    "gradient": methods.gradient,
-    "gradient x input": methods.gradient_x_input,
-    "DeConvNet": methods.deconvnet,
-    "DeepLIFT": methods.deeplift,
-    "expected gradients": functools.partial(methods.expected_gradients, n_samples=64, seed=0),
-    "IG": functools.partial(integrated_gradients, n_steps=64),
-}
-ROUGH = ("expected gradients",)
+METHODS = REPORT_METHODS
 
 
 @pytest.fixture(scope="module")
