@@ -49,3 +49,18 @@ def test_auto_gives_the_same_result_as_a_fixed_batch(ig):
 def test_a_wrong_string_is_an_error():
     with pytest.raises(ValueError, match="internal_batch_size must be None, an int >= 1 or 'auto'"):
         iglib.integrated_gradients(_mlp(), torch.randn(1, 50), target=0, internal_batch_size="max")
+
+
+def test_expected_gradients_takes_its_draws_in_chunks(monkeypatch):
+    """Memory does not grow with n_samples: all draws at once (3 x 200 draws x 2 examples x 4,000 features x 4 bytes,
+    about 19 MB) would exceed a 4 MB budget, but an internal_batch_size of 10 points evaluates 5 draws at a time,
+    with the same result. Without internal_batch_size the one pass of every draw is refused by name."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4000, 8), nn.Tanh(), nn.Linear(8, 3)).eval()
+    x, refs = torch.randn(2, 4000), torch.randn(3, 4000)
+    at_once = iglib.expected_gradients(model, x, refs, target=0, n_samples=200, seed=0)
+    monkeypatch.setattr(memory, "device_budget", lambda device: 4 * 2**20)
+    chunked = iglib.expected_gradients(model, x, refs, target=0, n_samples=200, seed=0, internal_batch_size=10)
+    torch.testing.assert_close(chunked, at_once, rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match=r"n_samples=200 with internal_batch_size=None evaluates 200 points of each of the 2"):
+        iglib.expected_gradients(model, x, refs, target=0, n_samples=200, seed=0)

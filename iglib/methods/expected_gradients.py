@@ -61,15 +61,18 @@ def expected_gradients(
     F, x, _ = prepare(model, inputs, None, target, additional_forward_args, internal_batch_size)
     refs = references(baselines, x)
     n_samples = check_count(n_samples, "n_samples")
-    check_fits(3 * n_samples * x.numel() * x.element_size(), f"n_samples={n_samples} points for each of the {len(x)} examples",
-               device=x.device)
     F.values(x[None], at="the inputs")
     F.shared(refs, at="the references (baselines)")                 # F(x'_k) for every example's target
+    check_fits((8 + x.element_size()) * n_samples * len(x), f"n_samples={n_samples} draws (x'_k, alpha) for each of the "
+               f"{len(x)} examples", device=x.device)
+    chunks = F.chunks(n_samples, "n_samples")   # without internal_batch_size: one pass of every draw, if it fits
     g = check_seed(seed, x.device)
     pick = torch.randint(refs.shape[0], (n_samples, len(x)), generator=g, device=x.device)
     alpha = torch.rand((n_samples, len(x)), generator=g, dtype=x.dtype, device=x.device)
-    x_ref = refs[pick]  # [S, N, *features]
-    alpha = alpha.reshape(alpha.shape + (1,) * (x.dim() - 1))
-    points = x_ref + alpha * (x - x_ref)
-    grads, _ = F.gradients(points, alphas=alpha.reshape(n_samples, len(x)), at="the sampled points x'_k + alpha (x - x'_k)")
-    return ((x - x_ref) * grads).mean(0)
+    total = torch.zeros_like(x)
+    for chunk in chunks:   # a few draws at a time: memory does not grow with n_samples
+        x_ref = refs[pick[chunk]]                                                # [s, N, *features]
+        a = alpha[chunk].reshape(alpha[chunk].shape + (1,) * (x.dim() - 1))
+        grads, _ = F.gradients(x_ref + a * (x - x_ref), alphas=alpha[chunk], at="the sampled points x'_k + alpha (x - x'_k)")
+        total += ((x - x_ref) * grads).sum(0)
+    return total / n_samples
