@@ -168,6 +168,26 @@ def test_a_stopped_sitting_is_recorded_and_counted_when_the_run_resumes(resumes,
     assert " in 3 sittings" in nbformat.read(out / "03_stop.ipynb", as_version=4).cells[0].source
 
 
+def test_shards_made_by_this_sitting_do_not_count_earlier_sittings(tmp_path, monkeypatch):
+    """A new checkout has no shards (they are not committed): a run that then makes them started from
+    nothing, so the sittings recorded before it, whose shards are gone, do not count in its time."""
+    for name in ("IGLIB_FIGURES_DIR", "IGLIB_PROGRESS", "IGLIB_MODE"):
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "05_shards.ipynb"
+    out = tmp_path / "kept"
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                           "language": "python"}})
+    nb.cells = [nbformat.v4.new_markdown_cell("# 05 · Shards"),
+                nbformat.v4.new_code_cell(f"import pathlib; pathlib.Path({str(out / 'shards' / '05_shards')!r}).mkdir(parents=True)")]
+    nbformat.write(nb, path)
+    runner.stopped(out, path.name, 7306.8, "cell 1 of 1: CellExecutionError")   # an earlier machine's sitting
+    seconds, _ = runner.run(path, "fast", out=out)
+    entry = json.loads((out / "record.json").read_text())["05_shards.ipynb"]
+    assert (out / "shards" / "05_shards").is_dir()
+    assert entry["stopped"] == [] and runner.total_seconds(entry) == round(seconds, 1)
+    assert " sittings" not in nbformat.read(out / "05_shards.ipynb", as_version=4).cells[0].source
+
+
 def test_an_interrupted_sitting_is_recorded(tmp_path, monkeypatch):
     """Ctrl-C (or kill -INT) stops a long full run between sessions; the sitting is recorded, so the next
     one, resuming from the shards, counts it."""

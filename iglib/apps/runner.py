@@ -67,6 +67,7 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     nb = nbformat.read(path, as_version=4)
     n_code = sum(cell.cell_type == "code" for cell in nb.cells)
     done, peak = 0, None
+    earlier = inherited(out, path.name) if out is not None else []  # before this sitting makes any shards
     bar = tqdm(total=n_code, desc=f"  {path.name}", unit="cell", file=sys.stdout, disable=None)  # a terminal's bar
     started = 0  # code cells started: the one running when a run stops
 
@@ -105,7 +106,7 @@ def run(path: Path, mode: str, timeout: int | None = None, out: Path | None = No
     seconds = time.perf_counter() - began
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        keep(nb, out, path.name, mode, seconds, peak)
+        keep(nb, out, path.name, mode, seconds, peak, earlier)
     nbformat.write(nb, path if out is None else out / path.name)
     print(f"\r  {path.name}: {n_code} cells in {seconds:.1f} s")
     return seconds, peak
@@ -163,10 +164,11 @@ def stopped(out: Path, name: str, seconds: float, why: str) -> None:
 
 
 def inherited(out: Path, name: str) -> list[dict]:
-    """The earlier sittings a new run of ``name`` builds on. A notebook that keeps its work in
-    ``out/shards/<name>`` (through :mod:`iglib.apps.at_scale`) goes on from there, so every earlier
-    sitting counts: those that stopped, and a complete run of cells that changed since. Any other
-    notebook starts from nothing, and only its own sitting counts."""
+    """The earlier sittings a new run of ``name`` builds on, read before it starts. A notebook whose work
+    is in ``out/shards/<name>`` (through :mod:`iglib.apps.at_scale`) goes on from there, so every earlier
+    sitting counts: those that stopped, and a complete run of cells that changed since. Where the shards
+    are not there (any other notebook, or a new checkout: the shards are not committed) the run starts
+    from nothing, and only its own sitting counts."""
     if not (out / SHARDS / Path(name).stem).is_dir():
         return []
     before = _read_record(out).get(name, {})
@@ -182,11 +184,11 @@ def total_seconds(entry: dict) -> float:
     return entry["seconds"] + sum(s["seconds"] for s in entry.get("stopped", []))
 
 
-def keep(nb: nbformat.NotebookNode, out: Path, name: str, mode: str, seconds: float, peak: int | None) -> dict:
+def keep(nb: nbformat.NotebookNode, out: Path, name: str, mode: str, seconds: float, peak: int | None,
+         earlier: list[dict]) -> dict:
     """Mark an executed copy kept in ``out``: the mode in its title and, under it, when and where it ran,
     how long it took (over all its sittings) and its peak memory; the same goes into ``out/record.json``
     (one entry per notebook)."""
-    earlier = inherited(out, name)
     entry = {"mode": mode, "sources": source_digest(nb), "seconds": round(seconds, 1),
              "peak_memory_gib": round(peak / 2**30, 2) if peak else None, "finished": _now(), "machine": machine(),
              "stopped": earlier}
