@@ -99,6 +99,17 @@ def test_step_tree_credits_only_the_split_feature():
     assert a.tolist() == [[0.0, 3.0, 0.0, 0.0]]
 
 
+def test_a_split_tie_is_not_broken_by_the_last_bits_of_the_scores():
+    # Splitting on x0 or on x1 lowers the squared error equally when a = b; the split with the lower
+    # error wins, so without rounding 1e-12 on either side of the tie (a CPU's kernels) picks the root.
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    roots = {fit_tree(X, np.array([0.0, 0.5 + jitter, 0.5, 1.0]), max_depth=1).tree_.feature[0]
+             for jitter in (-1e-12, 0.0, 1e-12)}
+    assert len(roots) == 1
+    assert len({fit_tree(X, np.array([0.0, 0.5 + jitter, 0.5, 1.0]), max_depth=1).tree_.feature[0]
+                for jitter in (-1e-4, 1e-4)}) == 2  # a real difference still decides
+
+
 def test_classifier_tree_attributes_the_share_of_the_target_class():
     labels = (X_TRAIN[:, 2] > 0).astype(int) + (X_TRAIN[:, 0] > 1).astype(int)  # classes 0, 1, 2
     tree = fit_tree(X_TRAIN, labels, max_depth=3, classification=True)

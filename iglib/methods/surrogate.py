@@ -56,6 +56,16 @@ def _targets(outputs: ArrayLike, n: int, classification: bool) -> np.ndarray:
     return y.astype(np.float64)
 
 
+def _without_last_digits(y: np.ndarray, resolution: float = 1e-6) -> np.ndarray:
+    """y rounded to the power of ten just above ``resolution`` x (max y - min y): above the differences
+    between CPUs, below any difference a surrogate could mean."""
+    spread = float(np.ptp(y))
+    if not np.isfinite(spread) or spread == 0:
+        return y
+    step = 10.0 ** np.ceil(np.log10(spread * resolution))
+    return np.round(y / step) * step
+
+
 def _is_classifier(surrogate: Surrogate) -> bool:
     from sklearn.base import is_classifier
 
@@ -69,12 +79,18 @@ def fit_tree(inputs: ArrayLike, outputs: ArrayLike, max_depth: int = 3, classifi
 
     ``classification=False``: ``DecisionTreeRegressor`` on scores; ``True``: ``DecisionTreeClassifier``
     on labels. ``seed`` fixes scikit-learn's tie-breaking between equally good splits.
+
+    Scores are first rounded to a millionth of their range (:func:`_without_last_digits`): deep in a
+    tree two splits can be equally good up to the last digits of F, which differ between CPUs' kernels
+    (notebook 11's network, trained on another CPU, moves by 2e-9), and the greedy search would follow them.
     """
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     check_count(max_depth, "max_depth")
     X = _features(inputs)
     y = _targets(outputs, len(X), classification)
+    if not classification:
+        y = _without_last_digits(y)
     tree = (DecisionTreeClassifier if classification else DecisionTreeRegressor)(max_depth=max_depth, random_state=seed)
     return tree.fit(X, y)
 
